@@ -1,0 +1,156 @@
+"""The residual backbone shared by every model of the project, in 1-D and 2-D.
+
+These are the BigGAN-style blocks of the thesis (section 6.3.3, Fig. 6.1; reused for light
+curves in section 9.5.2): spectral normalisation on every weight, N(0, 0.02) initialisation,
+batch norm whose gain and bias are linear in a latent code, linear/bilinear up-sampling in the
+generator (decoder) and average pooling in the encoder/discriminator.  One implementation
+serves both signal kinds: ``dims=1`` for folded light curves (length axis only), ``dims=2``
+for images.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+INIT_STD = 0.02
+
+
+def _init_normal(module: nn.Module) -> nn.Module:
+    nn.init.normal_(module.weight, 0.0, INIT_STD)
+    if getattr(module, "bias", None) is not None:
+        nn.init.zeros_(module.bias)
+    return module
+
+
+def sn_conv(dims: int, in_channels: int, out_channels: int, kernel_size: int) -> nn.Module:
+    """A spectrally normalised convolution; 3-wide kernels pad by one, 1-wide do not."""
+    conv_cls = {1: nn.Conv1d, 2: nn.Conv2d}[dims]
+    conv = conv_cls(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+    return spectral_norm(_init_normal(conv))
+
+
+def sn_linear(in_features: int, out_features: int) -> nn.Module:
+    """A spectrally normalised linear map."""
+    return spectral_norm(_init_normal(nn.Linear(in_features, out_features)))
+
+
+def _batch_norm(dims: int, channels: int, affine: bool) -> nn.Module:
+    return {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}[dims](channels, affine=affine)
+
+
+def _broadcast(v: torch.Tensor, dims: int) -> torch.Tensor:
+    return v.reshape(v.shape + (1,) * dims)
+
+
+class ConditionalBatchNorm(nn.Module):
+    """Batch norm whose gain and bias are linear functions of a conditioning code (Fig. 6.1a).
+
+    ``gain = 1 + W_g c`` and ``bias = W_b c``.  With ``cond_dim == 0`` it is an ordinary
+    batch norm with learnable affine parameters.
+    """
+
+    def __init__(self, dims: int, channels: int, cond_dim: int) -> None:
+        super().__init__()
+        self.dims = dims
+        self.cond_dim = cond_dim
+        self.norm = _batch_norm(dims, channels, affine=cond_dim == 0)
+        if cond_dim > 0:
+            self.gain = sn_linear(cond_dim, channels)
+            self.bias = sn_linear(cond_dim, channels)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.norm(x)
+        if self.cond_dim == 0:
+            return out
+        if cond is None:
+            raise ValueError("this batch norm is conditional: pass the conditioning code")
+        gain = 1.0 + _broadcast(self.gain(cond), self.dims)
+        return out * gain + _broadcast(self.bias(cond), self.dims)
+
+
+def upsample(x: torch.Tensor, dims: int) -> torch.Tensor:
+    """Doubles every spatial axis by linear (1-D) or bilinear (2-D) interpolation."""
+    mode = {1: "linear", 2: "bilinear"}[dims]
+    return F.interpolate(x, scale_factor=2, mode=mode, align_corners=False)
+
+
+def avg_pool(x: torch.Tensor, dims: int, kernel_size: int) -> torch.Tensor:
+    """Halves every spatial axis with average pooling of the given kernel size.
+
+    Kernel 2 (images, section 6.3.3) is the plain 2x2 mean; kernel 3 (light curves,
+    section 9.5.2) is an overlapping window with stride 2 and one sample of padding.
+    """
+    pool = {1: F.avg_pool1d, 2: F.avg_pool2d}[dims]
+    padding = (kernel_size - 1) // 2
+    return pool(x, kernel_size, stride=2, padding=padding, count_include_pad=False)
+
+
+class ResBlockUp(nn.Module):
+    """Generator ("Resblock up") block of Fig. 6.1a.
+
+    main: CBN -> ReLU -> upsample -> conv3 -> CBN -> ReLU -> conv3
+    skip: upsample -> conv1
+    """
+
+    def __init__(self, dims: int, in_channels: int, out_channels: int, cond_dim: int) -> None:
+        super().__init__()
+        self.dims = dims
+        self.bn1 = ConditionalBatchNorm(dims, in_channels, cond_dim)
+        self.conv1 = sn_conv(dims, in_channels, out_channels, 3)
+        self.bn2 = ConditionalBatchNorm(dims, out_channels, cond_dim)
+        self.conv2 = sn_conv(dims, out_channels, out_channels, 3)
+        self.skip = sn_conv(dims, in_channels, out_channels, 1)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        h = upsample(F.relu(self.bn1(x, cond)), self.dims)
+        h = self.conv1(h)
+        h = self.conv2(F.relu(self.bn2(h, cond)))
+        return h + self.skip(upsample(x, self.dims))
+
+
+class ResBlockDown(nn.Module):
+    """Encoder/discriminator ("Resblock down") block of Fig. 6.1b.
+
+    main: ReLU -> conv3 -> ReLU -> conv3 -> avgpool
+    skip: conv1 -> avgpool
+
+    ``first=True`` is the input block: it has no leading ReLU and its skip path pools
+    before the 1x1 convolution.  ``downsample=False`` is the block marked with an asterisk
+    in Tables 6.2/6.3: no pooling, and an identity skip when the widths agree.
+    """
+
+    def __init__(
+        self,
+        dims: int,
+        in_channels: int,
+        out_channels: int,
+        *,
+        first: bool = False,
+        downsample: bool = True,
+        pool_kernel: int = 2,
+    ) -> None:
+        super().__init__()
+        self.dims = dims
+        self.first = first
+        self.downsample = downsample
+        self.pool_kernel = pool_kernel
+        self.conv1 = sn_conv(dims, in_channels, out_channels, 3)
+        self.conv2 = sn_conv(dims, out_channels, out_channels, 3)
+        needs_skip_conv = downsample or in_channels != out_channels
+        self.skip = sn_conv(dims, in_channels, out_channels, 1) if needs_skip_conv else None
+
+    def _pool(self, x: torch.Tensor) -> torch.Tensor:
+        return avg_pool(x, self.dims, self.pool_kernel) if self.downsample else x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x if self.first else F.relu(x)
+        h = self.conv2(F.relu(self.conv1(h)))
+        h = self._pool(h)
+        if self.skip is None:
+            return h + x
+        if self.first:
+            return h + self.skip(self._pool(x))
+        return h + self._pool(self.skip(x))

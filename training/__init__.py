@@ -1,0 +1,1 @@
+"""Offline jobs: data loading, the outlier-class protocol, training, evaluation, batch scoring."""
