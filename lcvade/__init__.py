@@ -1,0 +1,42 @@
+"""lcvade: anomaly detection for astronomical light curves with LC-VaDE.
+
+Quick start::
+
+    import lcvade
+    scorer = lcvade.load()                      # the bundled default model
+    curve = lcvade.LightCurve(time, mag, mag_err, period=0.61)
+    result = scorer.score([curve])[0]
+    result.ias, result.p_value, result.predicted_class
+"""
+
+from lcvade.calibration import IASCalibration, benjamini_hochberg
+from lcvade.checkpoint import CheckpointError, load_model, read_manifest, save_model
+from lcvade.config import LCVaDEConfig
+from lcvade.lightcurve import LightCurve, LightCurveError
+from lcvade.model import LCVaDE
+from lcvade.period import FrequencyGrid, PeriodResult, find_period, find_periods
+from lcvade.scorer import Reconstruction, Scorer, ScoreResult, bundled_models, load
+from lcvade.version import __version__
+
+__all__ = [
+    "CheckpointError",
+    "FrequencyGrid",
+    "IASCalibration",
+    "LCVaDE",
+    "LCVaDEConfig",
+    "LightCurve",
+    "LightCurveError",
+    "PeriodResult",
+    "Reconstruction",
+    "ScoreResult",
+    "Scorer",
+    "__version__",
+    "benjamini_hochberg",
+    "bundled_models",
+    "find_period",
+    "find_periods",
+    "load",
+    "load_model",
+    "read_manifest",
+    "save_model",
+]

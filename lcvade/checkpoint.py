@@ -1,0 +1,187 @@
+"""Model checkpoints: weights in safetensors plus a JSON manifest; nothing is ever unpickled.
+
+A model directory holds
+
+* ``model.safetensors``: every parameter and buffer of :class:`~lcvade.model.LCVaDE`, plus
+  the IAS calibration values under ``calibration.ias`` when the model is calibrated;
+* ``manifest.json``: format name and version, code version, model name and version, the
+  :class:`~lcvade.config.LCVaDEConfig`, class names, feature names and statistics, a summary
+  of the calibration, free-form training metadata (seed, data digest, command...) and the
+  SHA-256 of the weights file.
+
+Loading checks, in order: the manifest parses and has a known format version; the weights
+file exists and its SHA-256 matches the manifest (a truncated or tampered file is refused);
+the tensors match the architecture the config describes.  Every failure raises
+:class:`CheckpointError` saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, ValidationError
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from lcvade.calibration import IASCalibration
+from lcvade.config import LCVaDEConfig
+from lcvade.model import LCVaDE
+from lcvade.version import __version__
+
+FORMAT_NAME = "lcvade-model"
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+WEIGHTS_FILE = "model.safetensors"
+CALIBRATION_KEY = "calibration.ias"
+
+
+class CheckpointError(Exception):
+    """A model directory cannot be loaded (or saved); the message says why."""
+
+
+class Manifest(BaseModel):
+    """The JSON manifest of a model directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = FORMAT_NAME
+    format_version: int = FORMAT_VERSION
+    code_version: str = __version__
+    name: str
+    version: str
+    created: str
+    config: LCVaDEConfig
+    class_names: list[str]
+    feature_names: list[str]
+    feature_mean: list[float]
+    feature_std: list[float]
+    calibration_size: int = 0
+    training: dict[str, Any] = {}
+    weights_sha256: str
+
+
+def feature_names(config: LCVaDEConfig) -> list[str]:
+    """Names of the features f = (m_b, s_b, log10 p) in model order."""
+    if config.bands is None:
+        return ["mag_mean", "mag_std", "log10_period"]
+    means = [f"mag_mean_{b}" for b in config.bands]
+    stds = [f"mag_std_{b}" for b in config.bands]
+    return [*means, *stds, "log10_period"]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save_model(
+    model: LCVaDE,
+    directory: str | os.PathLike[str],
+    *,
+    class_names: list[str],
+    name: str = "lcvade",
+    version: str = "1",
+    calibration: IASCalibration | None = None,
+    training: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` to ``directory`` (created if needed); both files are replaced atomically."""
+    config = model.config
+    if len(class_names) != config.n_classes:
+        raise CheckpointError(
+            f"{len(class_names)} class names given for a model of {config.n_classes} classes"
+        )
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    if calibration is not None:
+        tensors[CALIBRATION_KEY] = torch.from_numpy(calibration.values.copy())
+    weights = out / WEIGHTS_FILE
+    _write_atomic(weights, lambda p: save_file(tensors, str(p), metadata={"format": FORMAT_NAME}))
+    manifest = Manifest(
+        name=name,
+        version=str(version),
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        config=config,
+        class_names=list(class_names),
+        feature_names=feature_names(config),
+        feature_mean=model.feature_mean.tolist(),
+        feature_std=model.feature_std.tolist(),
+        calibration_size=0 if calibration is None else len(calibration),
+        training=training or {},
+        weights_sha256=_sha256(weights),
+    )
+    text = manifest.model_dump_json(indent=2)
+    _write_atomic(out / MANIFEST_FILE, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+    return out
+
+
+def read_manifest(directory: str | os.PathLike[str]) -> Manifest:
+    """Parse and check the manifest of a model directory."""
+    path = Path(directory) / MANIFEST_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path} not found: is {directory} a model directory?")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc})") from exc
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path} is not an lcvade model manifest (format != {FORMAT_NAME})")
+    if raw.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format_version {raw.get('format_version')!r}; this lcvade "
+            f"({__version__}) reads version {FORMAT_VERSION} only"
+        )
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as exc:
+        raise CheckpointError(f"{path} is malformed: {exc}") from exc
+
+
+def load_model(
+    directory: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> tuple[LCVaDE, Manifest, IASCalibration | None]:
+    """Load a model directory written by :func:`save_model`; see the module docstring."""
+    manifest = read_manifest(directory)
+    weights = Path(directory) / WEIGHTS_FILE
+    if not weights.is_file():
+        raise CheckpointError(f"{weights} not found")
+    if _sha256(weights) != manifest.weights_sha256:
+        raise CheckpointError(
+            f"{weights} does not match the SHA-256 recorded in its manifest: the file is "
+            "truncated, corrupt or was modified"
+        )
+    try:
+        tensors = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{weights} is not a readable safetensors file ({exc})") from exc
+    values = tensors.pop(CALIBRATION_KEY, None)
+    calibration = None if values is None else IASCalibration(values.numpy().astype(np.float64))
+    model = LCVaDE(manifest.config)
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{weights} does not fit the architecture in its manifest ({exc})"
+        ) from exc
+    model.eval()
+    return model.to(map_location), manifest, calibration

@@ -1,0 +1,45 @@
+"""The ``lcvade`` command line.
+
+This module is the composition root of the project: it mounts the commands that live beside
+the code they drive (training and evaluation in ``training``, the server in ``service``).
+Command modules import their heavy dependencies inside the command functions, so
+``lcvade --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+app = typer.Typer(
+    name="lcvade",
+    help="Anomaly detection for astronomical light curves with LC-VaDE.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def info(
+    model: str = typer.Argument("default", help="model directory or bundled model name"),
+) -> None:
+    """Print a model's manifest: classes, bands, hyper-parameters, calibration, training."""
+    from lcvade.checkpoint import CheckpointError, read_manifest
+    from lcvade.scorer import resolve_model_path
+
+    try:
+        manifest = read_manifest(resolve_model_path(model))
+    except CheckpointError as exc:
+        raise typer.BadParameter(str(exc), param_hint="MODEL") from exc
+    typer.echo(json.dumps(manifest.model_dump(mode="json"), indent=2))
+
+
+def _register_commands() -> None:
+    """Mount the commands defined in the other packages."""
+
+
+def main() -> None:
+    _register_commands()
+    app()

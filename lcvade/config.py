@@ -1,0 +1,96 @@
+"""The hyper-parameters of one LC-VaDE model, saved in every checkpoint.
+
+Defaults are the thesis' (section 9.5.2, Tables 9.1-9.2): C = 72 (blocks of width 4C),
+J = 10 + 2 (z_rep + z_kernel), bottom width BW = 3 and three up-sampling blocks, giving
+I = 3 * 2^3 = 24 induction points per band, 64 reference points in the interpolation-prediction
+encoder, four down-sampling blocks, and at most 200 points per curve.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class LCVaDEConfig(BaseModel):
+    """Architecture and preprocessing settings of an LC-VaDE model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_classes: int = Field(ge=1, description="K, the number of mixture components (classes)")
+    bands: list[str] | None = Field(
+        default=None,
+        description="band names, in channel order; None = one band, whatever it is called",
+    )
+    channels: int = Field(default=72, ge=1, description="C; residual blocks are 4C wide")
+    z_rep: int = Field(default=10, ge=1, description="dimensions of z_rep (decoder input)")
+    z_kernel: int = Field(default=2, ge=1, description="dimensions of z_kernel (kernel head)")
+    bottom_width: int = Field(default=3, ge=1, description="BW, decoder bottom width")
+    n_up_blocks: int = Field(default=3, ge=1, description="decoder residual up blocks")
+    n_reference: int = Field(default=64, ge=4, description="interpolation reference points")
+    n_down_blocks: int = Field(default=4, ge=1, description="encoder residual down blocks")
+    pool_kernel: int = Field(default=3, ge=2, description="encoder average-pooling kernel")
+    max_points: int = Field(default=200, ge=10, description="points kept per curve")
+    min_points: int = Field(default=10, ge=3, description="points required per band")
+    anchor_phase: float | None = Field(
+        default=0.25,
+        description="phase at which the curve's maximum light is placed after folding "
+        "(None: plain eq. 9.1 with t0 = 0)",
+    )
+    anchor_harmonics: int = Field(default=3, ge=1, description="harmonics of the anchor fit")
+    variance_floor: float = Field(
+        default=1e-4, gt=0, description="floor of the GP predictive variance (normalised units)"
+    )
+    induction_std_floor: float = Field(
+        default=1e-2, gt=0, description="floor of the induction-point standard deviations"
+    )
+    prior_std_floor: float = Field(
+        default=1e-2, gt=0, description="floor of the standard deviations of p(z|y), p(f|y)"
+    )
+    scale_floor: float = Field(
+        default=1e-3, gt=0, description="floor of a curve's magnitude standard deviation"
+    )
+
+    @field_validator("bands")
+    @classmethod
+    def _distinct_bands(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and (len(v) == 0 or len(set(v)) != len(v) or any(not b for b in v)):
+            raise ValueError("bands must be a non-empty list of distinct, non-empty names")
+        return v
+
+    @model_validator(mode="after")
+    def _check_shapes(self) -> LCVaDEConfig:
+        if self.n_reference % (2**self.n_down_blocks) != 0:
+            raise ValueError("n_reference must be divisible by 2**n_down_blocks")
+        if self.anchor_phase is not None and not 0.0 <= self.anchor_phase < 1.0:
+            raise ValueError("anchor_phase must lie in [0, 1)")
+        return self
+
+    @property
+    def n_bands(self) -> int:
+        """B, the number of photometric bands."""
+        return 1 if self.bands is None else len(self.bands)
+
+    @property
+    def input_channels(self) -> int:
+        """D = 2B: a magnitude and an error channel per band."""
+        return 2 * self.n_bands
+
+    @property
+    def latent_dim(self) -> int:
+        """J = dim(z_rep) + dim(z_kernel)."""
+        return self.z_rep + self.z_kernel
+
+    @property
+    def n_induction(self) -> int:
+        """I = BW * 2^(up blocks) induction points per band (Table 9.1)."""
+        return self.bottom_width * 2**self.n_up_blocks
+
+    @property
+    def feature_dim(self) -> int:
+        """Dimension of f = (m_b, s_b for every band, log10 p)."""
+        return 2 * self.n_bands + 1
+
+    @property
+    def width(self) -> int:
+        """4C, the width of every residual block."""
+        return 4 * self.channels

@@ -1,0 +1,63 @@
+"""The mixture prior of LC-VaDE and the classifier it induces (thesis section 9.4.1).
+
+p(y) is uniform over the K classes (training batches are class balanced), and p(z|y=k) and
+p(f|y=k) are learnable diagonal Gaussians.  The classifier is the posterior of the prior,
+
+    q(y=k|z,f) = p(y=k) p(z|y=k) p(f|y=k) / sum_k' p(y=k') p(z|y=k') p(f|y=k'),
+
+computed in log space with log-sum-exp.  Standard deviations are floored (the sigma floor of
+section 8.1.3), so no component can collapse onto a point.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from lcvade.gaussians import expected_log_normal, log_normal
+
+
+class MixturePrior(nn.Module):
+    """p(y) p(z|y) p(f|y) with K components over J latent and F feature dimensions."""
+
+    def __init__(self, n_classes: int, latent_dim: int, feature_dim: int, std_floor: float):
+        super().__init__()
+        self.n_classes = n_classes
+        self.var_floor = std_floor**2
+        generator = torch.Generator().manual_seed(0)
+        self.z_mean = nn.Parameter(torch.randn(n_classes, latent_dim, generator=generator))
+        self.z_logvar = nn.Parameter(torch.zeros(n_classes, latent_dim))
+        self.f_mean = nn.Parameter(torch.zeros(n_classes, feature_dim))
+        self.f_logvar = nn.Parameter(torch.zeros(n_classes, feature_dim))
+
+    @property
+    def log_py(self) -> float:
+        """log p(y=k) = -log K for every k."""
+        return -math.log(self.n_classes)
+
+    def z_var(self) -> torch.Tensor:
+        return self.z_logvar.exp() + self.var_floor
+
+    def f_var(self) -> torch.Tensor:
+        return self.f_logvar.exp() + self.var_floor
+
+    def log_pz(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z|y=k) for every curve and class: (N, J) -> (N, K)."""
+        return log_normal(z.unsqueeze(1), self.z_mean, self.z_var()).sum(-1)
+
+    def log_pf(self, f: torch.Tensor) -> torch.Tensor:
+        """log p(f|y=k) for every curve and class: (N, F) -> (N, K)."""
+        return log_normal(f.unsqueeze(1), self.f_mean, self.f_var()).sum(-1)
+
+    def expected_log_pz(self, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """E_{q(z|x)}[log p(z|y=k)] in closed form: (N, J) x 2 -> (N, K)."""
+        return expected_log_normal(
+            mean.unsqueeze(1), logvar.exp().unsqueeze(1), self.z_mean, self.z_var()
+        ).sum(-1)
+
+    def log_posterior(self, z: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        """log q(y|z,f), normalised with log-sum-exp: (N, K)."""
+        joint = self.log_pz(z) + self.log_pf(f) + self.log_py
+        return joint - torch.logsumexp(joint, dim=-1, keepdim=True)

@@ -1,0 +1,192 @@
+"""Reading light-curve tables: long-format photometry plus an optional object table.
+
+The photometry table has one row per observation, ``object_id, time, mag, mag_err[, band]``;
+the object table one row per object, ``object_id[, label][, period]``.  Files may be CSV (also
+``.csv.gz``), Parquet (a single file or a directory of part files), or anything astropy's
+unified table reader understands (VOTable ``.xml``/``.vot``, FITS ``.fits``/``.fit``, ECSV
+``.ecsv``).  A few common column spellings are accepted (``mjd``/``jd`` for ``time``,
+``magerr``/``e_mag`` for ``mag_err``, ``filter``/``passband`` for ``band``, ``objectId``/``id``
+for ``object_id``).
+
+Grouping a table into :class:`~lcvade.lightcurve.LightCurve` objects never drops an object
+silently: an object that fails validation is returned as a rejection with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lcvade.lightcurve import DEFAULT_MIN_POINTS, LightCurve, LightCurveError
+
+ALIASES = {
+    "object_id": ("object_id", "objectid", "oid", "id", "source_id", "objid", "name"),
+    "time": ("time", "mjd", "jd", "hjd", "bjd", "t"),
+    "mag": ("mag", "magnitude", "magpsf"),
+    "mag_err": ("mag_err", "magerr", "mag_error", "e_mag", "err", "sigmapsf", "error"),
+    "band": ("band", "filter", "passband", "fid", "filtername"),
+    "label": ("label", "class", "type", "class_name"),
+    "period": ("period", "p", "period_days"),
+}
+ASTROPY_FORMATS = {
+    ".xml": "votable",
+    ".vot": "votable",
+    ".votable": "votable",
+    ".fits": "fits",
+    ".fit": "fits",
+    ".fts": "fits",
+    ".ecsv": "ascii.ecsv",
+}
+
+
+class TableError(ValueError):
+    """A table cannot be read or lacks what is needed; the message says what to fix."""
+
+
+def _suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zip") and len(suffixes) > 1:
+        return suffixes[-2]
+    return suffixes[-1] if suffixes else ""
+
+
+def table_format(path: str | os.PathLike[str]) -> str:
+    """``csv``, ``parquet`` or an astropy format name, from the file name."""
+    p = Path(path)
+    if p.is_dir():
+        return "parquet"
+    suffix = _suffix(p)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in ASTROPY_FORMATS:
+        return ASTROPY_FORMATS[suffix]
+    raise TableError(
+        f"cannot tell the format of {p.name!r}: use .csv, .parquet (or a directory of "
+        "Parquet files), .xml/.vot (VOTable), .fits or .ecsv"
+    )
+
+
+def read_table(path: str | os.PathLike[str], columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a table file into a DataFrame with canonical column names (see module docs)."""
+    p = Path(path)
+    if not p.exists():
+        raise TableError(f"{p} does not exist")
+    fmt = table_format(p)
+    try:
+        if fmt == "csv":
+            sep = "\t" if _suffix(p) == ".tsv" else ","
+            frame = pd.read_csv(p, sep=sep)
+        elif fmt == "parquet":
+            frame = pd.read_parquet(p)
+        else:
+            from astropy.table import Table
+
+            table = Table.read(p, format=fmt)
+            frame = table.to_pandas()
+    except TableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
+        raise TableError(f"could not read {p.name} as {fmt}: {exc}") from exc
+    frame = canonical_columns(frame)
+    if columns is not None:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise TableError(
+                f"{p.name} lacks the column(s) {missing}; it has {list(frame.columns)}"
+            )
+    return frame
+
+
+def canonical_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename known aliases to the canonical names (first match wins, case-insensitive)."""
+    lower = {str(c).lower(): c for c in frame.columns}
+    rename = {}
+    for canonical, aliases in ALIASES.items():
+        if canonical in frame.columns:
+            continue
+        for alias in aliases:
+            if alias in lower and lower[alias] not in rename:
+                rename[lower[alias]] = canonical
+                break
+    return frame.rename(columns=rename)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An object that could not be turned into a light curve, and why."""
+
+    object_id: str
+    reason: str
+    field: str | None = None
+
+
+def _band_values(values: np.ndarray) -> np.ndarray:
+    return np.array([str(v) for v in values], dtype=object)
+
+
+def iter_curves(
+    photometry: pd.DataFrame,
+    objects: pd.DataFrame | None = None,
+    *,
+    min_points: int = DEFAULT_MIN_POINTS,
+) -> Iterator[LightCurve | Rejection]:
+    """One :class:`LightCurve` or :class:`Rejection` per object, in order of first appearance.
+
+    Periods come from the object table when it has a ``period`` column (missing or
+    non-positive values mean "search the period").  Objects listed in the object table but
+    without photometry are rejected.
+    """
+    required = ["object_id", "time", "mag", "mag_err"]
+    missing = [c for c in required if c not in photometry.columns]
+    if missing:
+        raise TableError(
+            f"the light-curve table lacks {missing}; long format needs columns "
+            f"object_id, time, mag, mag_err[, band] (got {list(photometry.columns)})"
+        )
+    ids = photometry["object_id"].astype(str).to_numpy()
+    periods: dict[str, float] = {}
+    if objects is not None:
+        if "object_id" not in objects.columns:
+            raise TableError("the object table lacks an object_id column")
+        if "period" in objects.columns:
+            obj_ids = objects["object_id"].astype(str).to_numpy()
+            values = pd.to_numeric(objects["period"], errors="coerce").to_numpy(dtype=float)
+            periods = {
+                i: float(v)
+                for i, v in zip(obj_ids, values, strict=True)
+                if np.isfinite(v) and v > 0
+            }
+    codes, uniques = pd.factorize(ids, sort=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    columns = {
+        name: pd.to_numeric(photometry[name], errors="coerce").to_numpy(dtype=float)
+        for name in ("time", "mag", "mag_err")
+    }
+    band = photometry["band"].to_numpy() if "band" in photometry.columns else None
+    for k, object_id in enumerate(uniques):
+        rows = order[bounds[k] : bounds[k + 1]]
+        try:
+            yield LightCurve(
+                columns["time"][rows],
+                columns["mag"][rows],
+                columns["mag_err"][rows],
+                band=None if band is None else _band_values(band[rows]),
+                period=periods.get(object_id),
+                id=object_id,
+                min_points=min_points,
+            )
+        except LightCurveError as exc:
+            yield Rejection(object_id=str(object_id), reason=str(exc), field=exc.field)
+    if objects is not None:
+        seen = set(uniques.tolist())
+        for object_id in objects["object_id"].astype(str):
+            if object_id not in seen:
+                yield Rejection(object_id=object_id, reason="no photometry rows for this object")
