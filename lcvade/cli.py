@@ -38,6 +38,9 @@ def info(
 
 def _register_commands() -> None:
     """Mount the commands defined in the other packages."""
+    from service.cli import serve
+
+    app.command()(serve)
 
 
 def main() -> None:
