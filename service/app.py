@@ -9,6 +9,7 @@ flight, up to ``graceful_shutdown_s``).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -22,6 +23,8 @@ from service.middleware import RequestEnvelope
 from service.registry import ModelHandle, ModelRegistry
 from service.scoring import ScoringPipeline
 from service.settings import ServiceSettings
+
+LOGGER = logging.getLogger("lcvade.service")
 
 DESCRIPTION = """Anomaly scores for light curves of periodic variable stars with LC-VaDE.
 
@@ -47,10 +50,20 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pipeline.start()
+        handle = registry.current
+        LOGGER.info(
+            "serving model %s version %s from %s on %s (warm-up %.2f s)",
+            handle.scorer.name,
+            handle.scorer.version,
+            handle.path,
+            handle.scorer.device,
+            handle.load_seconds,
+        )
         try:
             yield
         finally:
             await pipeline.stop()
+            LOGGER.info("stopped: every request in flight was answered")
 
     app = FastAPI(
         title="lcvade",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
+import torch
 
 from lcvade.lightcurve import LightCurve
 from service.metrics import ServiceMetrics
@@ -31,10 +32,15 @@ T = TypeVar("T")
 
 
 class ModelThread:
-    """The single thread on which every model call runs."""
+    """The single thread on which every model call runs, with its own intra-op thread count."""
 
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lcvade-model")
+    def __init__(self, intra_op_threads: int = 1) -> None:
+        self._executor = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="lcvade-model",
+            initializer=torch.set_num_threads,  # per calling thread with OpenMP builds
+            initargs=(intra_op_threads,),
+        )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)

@@ -27,12 +27,8 @@ def serve(
     Every setting also reads from LCVADE_* environment variables (see the README); options
     given here win over the environment.
     """
-    import uvicorn
     from pydantic import ValidationError
 
-    from lcvade.checkpoint import CheckpointError, read_manifest
-    from lcvade.scorer import resolve_model_path
-    from service.app import create_app
     from service.settings import ServiceSettings
 
     given = {"model": model, "host": host, "port": port, "device": device}
@@ -41,6 +37,13 @@ def serve(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise typer.BadParameter(problems) from exc
+
+    import uvicorn
+
+    from lcvade.checkpoint import CheckpointError, read_manifest
+    from lcvade.scorer import resolve_model_path
+    from service.app import create_app
+
     try:
         read_manifest(resolve_model_path(settings.model))
     except CheckpointError as exc:

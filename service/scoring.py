@@ -121,7 +121,7 @@ class ScoringPipeline:
         self.settings = settings
         self.registry = registry
         self.metrics = metrics
-        self.model_thread = ModelThread()
+        self.model_thread = ModelThread(settings.model_threads)
         self.cpu_pool = ThreadPoolExecutor(
             max_workers=settings.period_workers, thread_name_prefix="lcvade-cpu"
         )
@@ -201,6 +201,8 @@ class ScoringPipeline:
         return periods, sources, confidences
 
     def check_finite(self, curves: Sequence[LightCurve], *arrays: np.ndarray) -> None:
+        if not curves:
+            return
         bad = np.zeros(len(curves), dtype=bool)
         for array in arrays:
             bad |= ~np.isfinite(array.reshape(len(curves), -1)).all(axis=1)

@@ -35,10 +35,16 @@ class ServiceSettings(BaseSettings):
         default=2.0, ge=0.0, description="longest wait for more requests before a micro-batch runs"
     )
     pass_rows: int = Field(
-        default=8,
+        default=4,
         ge=1,
         description="rows of every forward pass; passes have a fixed shape so that a curve's "
         "score never depends on the other curves it is batched with",
+    )
+    model_threads: int = Field(
+        default=1,
+        ge=1,
+        description="intra-op threads of the thread that runs the model; one keeps small "
+        "passes fast and leaves the other cores to HTTP and period search",
     )
     period_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
