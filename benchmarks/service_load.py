@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shlex
 import signal
@@ -87,10 +88,13 @@ def start_server(model: str, port: int, args: argparse.Namespace) -> subprocess.
         "LCVADE_DEVICE": args.device,
         "LCVADE_MAX_BATCH": str(args.max_batch),
         "LCVADE_MAX_WAIT_MS": str(args.max_wait_ms),
-        "LCVADE_PASS_ROWS": str(args.pass_rows),
         "LCVADE_MODEL_THREADS": str(args.model_threads),
         "LCVADE_LOG_LEVEL": "warning",
+        "LCVADE_REQUEST_TIMEOUT_S": "3600",  # saturation is measured, not refused
+        "LCVADE_GRACEFUL_SHUTDOWN_S": "5",
     }
+    if args.pass_rows is not None:
+        env["LCVADE_PASS_ROWS"] = str(args.pass_rows)
     command = [sys.executable, "-c", "from lcvade.cli import main; main()", "serve"]
     process = subprocess.Popen([*command, "--port", str(port)], cwd=ROOT, env=env)
     deadline = time.monotonic() + 300
@@ -120,10 +124,54 @@ class LoadResult:
         return float(np.percentile(self.latencies_ms, q))
 
 
+def encoded(bodies: list[dict], port: int) -> list[tuple[int, bytes]]:
+    """(curves, complete HTTP request bytes) of each body, built once up front."""
+    out = []
+    for body in bodies:
+        payload = json.dumps(body).encode()
+        head = (
+            f"POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        )
+        out.append((len(body["light_curves"]), head.encode() + payload))
+    return out
+
+
+class Connection:
+    """A keep-alive HTTP/1.1 connection sending prepared requests (a lean load generator:
+    the clients share the machine with the server, so they must cost little CPU)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer.write(raw)
+        await self.writer.drain()
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        body = await self.reader.readexactly(length)
+        if status != 200:
+            raise SystemExit(f"request failed: {status} {body[:500]!r}")
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def closed_loop(
-    url: str, bodies: list[dict], concurrency: int, warmup: float, duration: float
+    port: int, bodies: list[tuple[int, bytes]], concurrency: int, warmup: float, duration: float
 ) -> tuple[list[float], int, float]:
-    """``concurrency`` clients each sending the next body as soon as the last is answered.
+    """``concurrency`` clients each sending the next request as soon as the last is answered.
 
     Requests sent in the measuring window (after ``warmup``, for ``duration`` seconds, and
     at least until two per client were sent) are timed to completion; throughput is their
@@ -132,33 +180,33 @@ async def closed_loop(
     latencies: list[float] = []
     curves = 0
     last_done = 0.0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as client:
-        measure_from = time.perf_counter() + warmup
-        stop_at = measure_from + duration
-        counted = 0
+    counted = 0
+    measure_from = time.perf_counter() + warmup
+    stop_at = measure_from + duration
 
-        async def worker(k: int) -> None:
-            nonlocal curves, last_done, counted
-            i = k
+    async def worker(k: int) -> None:
+        nonlocal curves, last_done, counted
+        connection = Connection(port)
+        i = k
+        try:
             while True:
                 sent = time.perf_counter()
                 measured = sent >= measure_from
                 if measured and sent >= stop_at and counted >= 2 * concurrency:
                     return
                 counted += measured
-                body = bodies[i % len(bodies)]
-                response = await client.post("/v1/score", json=body)
+                n, raw = bodies[i % len(bodies)]
+                await connection.request(raw)
                 done = time.perf_counter()
-                if response.status_code != 200:
-                    raise SystemExit(f"request failed: {response.status_code} {response.text}")
                 if measured:
                     latencies.append((done - sent) * 1000.0)
-                    curves += len(body["light_curves"])
+                    curves += n
                     last_done = max(last_done, done)
                 i += concurrency
+        finally:
+            connection.close()
 
-        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
     return latencies, curves, last_done - measure_from
 
 
@@ -196,7 +244,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=2000, help="distinct curves sent")
     parser.add_argument("--max-batch", type=int, default=256)
     parser.add_argument("--max-wait-ms", type=float, default=2.0)
-    parser.add_argument("--pass-rows", type=int, default=4)
+    parser.add_argument("--pass-rows", type=int, default=None, help="default: the service's")
     parser.add_argument("--model-threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -211,30 +259,37 @@ def main() -> None:
 
         port = free_port()
         server = start_server(model, port, args)
-        url = f"http://127.0.0.1:{port}"
         results: list[LoadResult] = []
         try:
             n = args.curves_per_request
             scenarios = {
-                "1 curve/request": [{"light_curves": [c]} for c in curves],
-                f"{n} curves/request": [
-                    {"light_curves": curves[i : i + n]} for i in range(0, len(curves) - n + 1, n)
-                ],
+                "1 curve/request": encoded([{"light_curves": [c]} for c in curves], port),
+                f"{n} curves/request": encoded(
+                    [{"light_curves": curves[i : i + n]} for i in range(0, len(curves) - n + 1, n)],
+                    port,
+                ),
             }
             for scenario, bodies in scenarios.items():
                 for level in (int(x) for x in args.concurrency.split(",")):
                     latencies, sent, seconds = asyncio.run(
-                        closed_loop(url, bodies, level, args.warmup, args.duration)
+                        closed_loop(port, bodies, level, args.warmup, args.duration)
                     )
                     results.append(
                         LoadResult(
                             scenario, level, len(latencies), sent, seconds, np.array(latencies)
                         )
                     )
-                    print(f"  done: {scenario}, concurrency {level}", file=sys.stderr)
+                    print(
+                        f"  {scenario}, concurrency {level}: p50 {np.median(latencies):.1f} ms, "
+                        f"{sent / seconds:,.0f} curves/s",
+                        file=sys.stderr,
+                    )
         finally:
             server.send_signal(signal.SIGTERM)
-            server.wait(timeout=60)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
     print()
     print(f"In-process batched scoring (`Scorer.score`, batch 256): {reference:,.0f} curves/s")

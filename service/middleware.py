@@ -78,11 +78,10 @@ class RequestEnvelope:
                 await _too_large(self.max_body_bytes).response()(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive_wrapper, send_wrapper)
-        except ServiceError as exc:
+        except ServiceError as exc:  # the size limit, raised where no handler caught it
             if exc.status != 413 or started:
                 raise
-            if not started:
-                await _too_large(self.max_body_bytes).response()(scope, receive, send_wrapper)
+            await exc.response()(scope, receive, send_wrapper)
         finally:
             self._record(scope, request_id, status, time.perf_counter() - start)
 

@@ -29,6 +29,8 @@ from service.passes import configure_determinism, length_bucket, score_in_fixed_
 from service.schemas import ModelInfo, ModelRef
 from service.settings import ServiceSettings
 
+PASS_ROWS = {False: 4, True: 32}
+"""Default rows of a forward pass, by "is the model on a GPU"."""
 DIGEST_KEYS = ("data_digest", "training_data_digest", "dataset_digest", "digest")
 
 
@@ -68,6 +70,7 @@ class ModelHandle:
             code_version=manifest.code_version,
             weights_sha256=manifest.weights_sha256,
             device=str(self.scorer.device),
+            pass_rows=self.rows,
             loaded_at=self.loaded_at,
         )
 
@@ -128,13 +131,14 @@ async def build_handle(
     """Read the model in a worker thread, warm it up on the model thread."""
     start = time.perf_counter()
     scorer, path = await in_thread(read_scorer, settings)
-    await in_model_thread(warm_up, scorer, settings.pass_rows)
+    rows = settings.pass_rows or PASS_ROWS[scorer.device.type == "cuda"]
+    await in_model_thread(warm_up, scorer, rows)
     return ModelHandle(
         scorer=scorer,
         path=path,
         loaded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         load_seconds=time.perf_counter() - start,
-        rows=settings.pass_rows,
+        rows=rows,
     )
 
 

@@ -148,6 +148,7 @@ class ModelInfo(BaseModel):
     code_version: str
     weights_sha256: str
     device: str
+    pass_rows: int = Field(description="rows of every forward pass of this model")
     loaded_at: str
 
 

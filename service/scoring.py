@@ -154,7 +154,9 @@ class ScoringPipeline:
         for detail in details:
             self.metrics.curves_rejected.labels(reason=detail.field or "request").inc()
 
-    async def validate(self, items: Sequence[LightCurveIn], handle: ModelHandle) -> list:
+    async def validate(
+        self, items: Sequence[LightCurveIn], handle: ModelHandle
+    ) -> list[LightCurve]:
         try:
             check_sizes(items, self.settings)
             if len(items) <= 4:

@@ -34,11 +34,12 @@ class ServiceSettings(BaseSettings):
     max_wait_ms: float = Field(
         default=2.0, ge=0.0, description="longest wait for more requests before a micro-batch runs"
     )
-    pass_rows: int = Field(
-        default=4,
+    pass_rows: int | None = Field(
+        default=None,
         ge=1,
-        description="rows of every forward pass; passes have a fixed shape so that a curve's "
-        "score never depends on the other curves it is batched with",
+        description="rows of every forward pass (default 4 on the CPU, 32 on a GPU); passes "
+        "have a fixed shape so that a curve's score never depends on the other curves it is "
+        "batched with",
     )
     model_threads: int = Field(
         default=1,

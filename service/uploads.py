@@ -22,7 +22,7 @@ from lcvade.lightcurve import LightCurveError
 from lcvade.tables import Rejection, TableError, iter_curves, read_table, table_format
 from service.errors import ErrorDetail, ServiceError
 from service.schemas import LightCurveIn, RejectedCurve
-from service.scoring import check_fits_model
+from service.scoring import check_fits_model, to_light_curve
 
 JSON_CURVES = TypeAdapter(list[LightCurveIn])
 SNIFF_SUFFIXES = {b"PAR1": ".parquet", b"SIMPLE": ".fits", b"<?xml": ".xml", b"<VOTABLE": ".xml"}
@@ -109,8 +109,6 @@ def _json_items(data: bytes) -> list[LightCurveIn]:
 
 
 def _from_json(items: list[LightCurveIn], config: LCVaDEConfig) -> UploadedCurves:
-    from service.scoring import to_light_curve
-
     curves, rejected = [], []
     for index, item in enumerate(items):
         try:
@@ -124,7 +122,17 @@ def _from_json(items: list[LightCurveIn], config: LCVaDEConfig) -> UploadedCurve
 def _from_tables(
     photometry: pd.DataFrame, objects: pd.DataFrame | None, name: str, config: LCVaDEConfig
 ) -> UploadedCurves:
-    if "object_id" not in photometry.columns:
+    missing = [c for c in ("time", "mag", "mag_err") if c not in photometry.columns]
+    if missing:
+        message = (
+            f"the light-curve table lacks {missing}; it needs columns time, mag, mag_err "
+            f"(and optionally object_id, band), one row per observation; got "
+            f"{[str(c) for c in photometry.columns]}"
+        )
+        raise ServiceError(
+            422, "unreadable_table", message, [ErrorDetail(field="file", message=message)]
+        )
+    if "object_id" not in photometry.columns:  # one curve, named after the file
         photometry = photometry.assign(object_id=name)
     try:
         produced = list(iter_curves(photometry, objects, min_points=config.min_points))

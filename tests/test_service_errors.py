@@ -177,7 +177,8 @@ def test_unreadable_upload_is_422(service):
     assert "could not read" in error["message"] and error["details"][0]["field"] == "file"
     files = {"file": ("curves.csv", b"a,b\n1,2\n")}
     error = _error(httpx.post(f"{service.url}/v1/score/upload", files=files), 422)
-    assert "object_id, time, mag, mag_err" in error["message"]
+    assert "lacks ['time', 'mag', 'mag_err']" in error["message"]
+    assert "got ['a', 'b']" in error["message"]
     error = _error(httpx.post(f"{service.url}/v1/score/upload"), 422)
     assert error["details"][0]["field"] == "file"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -87,7 +88,9 @@ def test_reload_under_load_swaps_versions_without_failures(model_dir, test_curve
         assert 'version="1"' not in metrics.split("lcvade_model_info")[-1]
 
 
-@pytest.mark.parametrize("damage", ["truncated weights", "bad manifest", "missing weights"])
+@pytest.mark.parametrize(
+    "damage", ["truncated weights", "bad manifest", "missing weights", "other architecture"]
+)
 def test_corrupt_model_is_refused_and_the_old_one_keeps_serving(model_dir, test_curves, damage):
     with live_server(model=str(model_dir), admin_key="admin-secret") as server:
         body = {"light_curves": [curve_payload(c) for c in test_curves[:3]]}
@@ -97,6 +100,10 @@ def test_corrupt_model_is_refused_and_the_old_one_keeps_serving(model_dir, test_
             weights.write_bytes(weights.read_bytes()[:1000])
         elif damage == "bad manifest":
             (model_dir / "manifest.json").write_text('{"format": "lcvade-model", "format_v')
+        elif damage == "other architecture":  # a manifest whose config the weights do not fit
+            manifest = json.loads((model_dir / "manifest.json").read_text())
+            manifest["config"]["channels"] = 16
+            (model_dir / "manifest.json").write_text(json.dumps(manifest))
         else:
             weights.unlink()
         refused = httpx.post(f"{server.url}/v1/models/reload", headers=ADMIN, timeout=60)
@@ -106,6 +113,8 @@ def test_corrupt_model_is_refused_and_the_old_one_keeps_serving(model_dir, test_
         assert "keeps serving" in error["message"]
         if damage == "truncated weights":
             assert "SHA-256" in error["message"]
+        if damage == "other architecture":
+            assert "does not fit the architecture" in error["message"]
         after = httpx.post(f"{server.url}/v1/score", json=body)
         assert after.status_code == 200
         assert after.json() == before

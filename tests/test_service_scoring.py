@@ -225,7 +225,7 @@ def test_model_endpoints_describe_the_model(service, small_model_dir):
     assert info["bands"] is None
     assert info["hyperparameters"]["channels"] == 8
     assert info["training_data_digest"] == manifest.training["data_digest"]
-    assert info["device"] == "cpu"
+    assert info["device"] == "cpu" and info["pass_rows"] == 4
     assert info["calibrated"] and info["calibration_size"] == 120
     assert httpx.get(f"{service.url}/v1/models/test-model").json() == info
     missing = httpx.get(f"{service.url}/v1/models/other")

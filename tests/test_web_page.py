@@ -151,7 +151,7 @@ def test_bad_upload_shows_the_service_message(service, browser, tmp_path):
         lambda d: d.find_element(By.ID, "error") if d.find_element(By.ID, "error").text else False,
     )
     assert error.text == expected
-    assert "object_id, time, mag, mag_err" in error.text
+    assert "needs columns time, mag, mag_err" in error.text
     assert browser.find_element(By.ID, "result").get_attribute("hidden") is not None
     _screenshot(browser, "bad_upload.png")
 
