@@ -26,7 +26,8 @@ Selection and cleaning, applied in this order:
    to a random subset of at most ``LPV_CAP`` rows (seeded), so the three are equally
    represented; every row of the other classes is kept;
 6. ``V_I`` = V - I for Magellanic Cloud stars with a measured V; NaN for Galactic-bulge stars,
-   whose colours are dominated by interstellar reddening.
+   whose colours are dominated by interstellar reddening, and for colours outside the central
+   99% of the label's values (blends and poor V photometry give a few absurd colours).
 """
 
 from __future__ import annotations
@@ -134,7 +135,10 @@ def build_extract(source: pd.DataFrame, lpv_cap: int = LPV_CAP, seed: int = SEED
     extract = extract.rename(columns={"ID": "id", "Type": "type", "Subtype": "subtype"})
     extract["field"] = extract["id"].str.split("-").str[1]
     magellanic = extract["field"].isin(["LMC", "SMC"])
-    extract["V_I"] = np.where(magellanic, extract["V"] - extract["I"], np.nan)
+    colour = pd.Series(np.where(magellanic, extract["V"] - extract["I"], np.nan))
+    low = colour.groupby(extract["label"]).transform(lambda c: c.quantile(0.005))
+    high = colour.groupby(extract["label"]).transform(lambda c: c.quantile(0.995))
+    extract["V_I"] = colour.where(colour.between(low, high))
     extract = extract[COLUMNS].sort_values(["label", "id"], kind="stable").reset_index(drop=True)
     return extract
 
