@@ -239,7 +239,9 @@ def sample_cadence(spec: CadenceSpec, n: int, rng: np.random.Generator) -> Sampl
         season_start = rng.uniform(0.0, YEAR, n)
         season = rng.integers(0, spec.years, epoch_star.size)
         within = rng.uniform(0.0, 1.0, epoch_star.size) * season_length[epoch_star]
-        day = np.mod(season_start[epoch_star] + YEAR * season + within, span)
+        # nights run from the second to the last-but-one day of the survey, so that the
+        # scatter around midnight stays inside it
+        day = 1.0 + np.mod(season_start[epoch_star] + YEAR * season + within, span - 2.0)
         night = np.floor(spec.mjd_start + day)
         scatter = rng.normal(0.0, spec.hour_angle_scatter, epoch_star.size)
         epoch_time = night + spec.night_centre + np.clip(scatter, -0.25, 0.25)
