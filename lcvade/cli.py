@@ -38,6 +38,9 @@ def info(
 
 def _register_commands() -> None:
     """Mount the commands defined in the other packages."""
+    from lcvade.cli_simulate import simulate_command
+
+    app.command("simulate")(simulate_command)
 
 
 def main() -> None:
