@@ -38,8 +38,10 @@ def info(
 
 def _register_commands() -> None:
     """Mount the commands defined in the other packages."""
+    from lcvade.cli_simulate import simulate_command
     from service.cli import serve
 
+    app.command("simulate")(simulate_command)
     app.command()(serve)
 
 

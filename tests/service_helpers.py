@@ -20,7 +20,7 @@ import torch
 import uvicorn
 
 from lcvade import IASCalibration, LCVaDE, LCVaDEConfig, LightCurve, save_model
-from training.trainer import TrainingSet, feature_statistics, train_epoch
+from training.trainer import TrainingSet, train_epoch
 
 CLASS_NAMES = ["sinusoid", "sawtooth", "eclipse"]
 
@@ -85,11 +85,8 @@ def train_small_model(
     config = LCVaDEConfig(n_classes=3, channels=8, bands=bands)
     model = LCVaDE(config)
     data = TrainingSet.build(model, curves, [c.period for c in curves], labels)
-    model.set_feature_statistics(*feature_statistics(data.batch.features))
-    prior = list(model.prior.parameters())
-    prior_ids = {id(p) for p in prior}
-    rest = [p for p in model.parameters() if id(p) not in prior_ids]
-    optimizer = torch.optim.Adam([{"params": prior, "lr": 1e-2}, {"params": rest, "lr": 1e-3}])
+    model.prepare_for_training(data.batch.features, data.labels)
+    optimizer = torch.optim.Adam(model.parameter_groups(lr=1e-3, feature_prior_lr=1e-2))
     for epoch in range(epochs):
         train_epoch(model, data, optimizer, batch_size=60, seed=seed, epoch=epoch)
     model.eval()
