@@ -141,6 +141,11 @@ async def _request_validation_handler(request: Request, exc: RequestValidationEr
         ).response()
     body = getattr(exc, "body", None)
     details = [_validation_detail(e, body) for e in errors[:100]]
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        for index in {d.curve_index for d in details if d.curve_index is not None}:
+            field = next(d.field for d in details if d.curve_index == index)
+            metrics.curves_rejected.labels(reason=field or "request").inc()
     shown = "; ".join(d.message for d in details[:3])
     more = f" (and {len(errors) - 3} more problems)" if len(errors) > 3 else ""
     return ServiceError(422, "invalid_request", shown + more, details).response()

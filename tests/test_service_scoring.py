@@ -234,11 +234,17 @@ def test_model_endpoints_describe_the_model(service, small_model_dir):
 
 
 def test_health_readiness_and_metrics(service, test_curves):
-    assert httpx.get(f"{service.url}/healthz").json() == {"status": "ok"}
+    health = httpx.get(f"{service.url}/healthz", headers={"X-Request-ID": "probe-7"})
+    assert health.json() == {"status": "ok"}
+    assert health.headers["x-request-id"] == "probe-7"
+    assert len(httpx.get(f"{service.url}/healthz").headers["x-request-id"]) == 32
     ready = httpx.get(f"{service.url}/readyz").json()
     assert ready["status"] == "ready" and ready["model"]["version"] == "1"
     _score(service.url, test_curves[:2])
     httpx.post(f"{service.url}/v1/score", json={"light_curves": [{"time": [1]}]})
+    bad = curve_payload(test_curves[0])
+    bad["mag_err"][0] = -1.0
+    httpx.post(f"{service.url}/v1/score", json={"light_curves": [bad]})
     text = httpx.get(f"{service.url}/metrics").text
     assert re.search(
         r'lcvade_http_requests_total\{method="POST",route="/v1/score",status="200"\} [1-9]', text
@@ -250,7 +256,8 @@ def test_health_readiness_and_metrics(service, test_curves):
     assert float(re.search(r"^lcvade_curves_scored_total (\S+)$", text, re.M).group(1)) >= 2
     assert re.search(r"^lcvade_batch_curves_count [1-9]", text, re.M)
     assert 'lcvade_model_info{device="cpu",name="test-model",version="1"} 1.0' in text
-    assert 'lcvade_curves_rejected_total{reason="' in text
+    assert re.search(r'^lcvade_curves_rejected_total\{reason="mag_err"\} [1-9]', text, re.M)
+    assert re.search(r'^lcvade_curves_rejected_total\{reason="mag"\} [1-9]', text, re.M)
 
 
 def test_examples_are_served_in_the_model_bands(service):
