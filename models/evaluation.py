@@ -80,12 +80,8 @@ def evaluate_model(
         torch.manual_seed(seed)
         model.prepare_for_evaluation()
         mu, logvar = encode_all(model, train.images)
-        recon = torch.cat(
-            [model.decode(m, model.cluster(m)) for m in mu.split(250)]
-        )
-        row: dict[str, float] = {
-            "LL in X": math.log(float((recon - train.images).pow(2).mean()))
-        }
+        recon = torch.cat([model.decode(m, model.cluster(m)) for m in mu.split(250)])
+        row: dict[str, float] = {"LL in X": math.log(float((recon - train.images).pow(2).mean()))}
         fake, z = generate(model, n_generated)
         mu_fake, _ = encode_all(model, fake)
         row["LL in Z"] = math.log(float((mu_fake - z).pow(2).mean()))
@@ -124,9 +120,12 @@ def clustering_of(model: GIModel, sets: list[ImageData]) -> float:
 
 
 def format_table(rows: dict[str, dict[str, float]], columns: tuple[str, ...] = COLUMNS) -> str:
-    """A markdown table, one row per model; missing values print as ``-``."""
+    """A markdown table, one row per model; missing values print as ``-``.
+
+    A ``|`` inside a column name is escaped as ``\\|`` so that the table stays well formed.
+    """
     used = [c for c in columns if any(c in r for r in rows.values())]
-    head = "| Model | " + " | ".join(used) + " |"
+    head = "| Model | " + " | ".join(c.replace("|", "\\|") for c in used) + " |"
     rule = "|---|" + "|".join("---:" for _ in used) + "|"
     lines = [head, rule]
     for name, row in rows.items():
