@@ -132,8 +132,11 @@ class ALI(GIModel):
         self._optimizers = {
             "discriminator": self.adam(self.discriminator.parameters()),
             "generator": self.adam(
-                [*self.generator.parameters(), *self.delivery.parameters(),
-                 *self.encoder.parameters()]
+                [
+                    *self.generator.parameters(),
+                    *self.delivery.parameters(),
+                    *self.encoder.parameters(),
+                ]
             ),
         }
 
@@ -160,9 +163,7 @@ class ALI(GIModel):
         z_q, fake, z_p = self._pairs(x)
         real_scores = self.discriminator(x, z_q)
         fake_scores = self.discriminator(fake, z_p)
-        adv = sum(
-            r.mean() - f.mean() for r, f in zip(real_scores, fake_scores, strict=True)
-        )
+        adv = sum(r.mean() - f.mean() for r, f in zip(real_scores, fake_scores, strict=True))
         loss = adv
         out = {"d": sum(d_losses) / len(d_losses), "adv": adv.item()}
         if self.uses_x_likelihood:

@@ -59,9 +59,7 @@ class Autoencoder(GIModel):
         self.encoder = Encoder(config.width, config.channels, config.latent_dim)
         self._optimizers = {"model": self.adam(self.parameters())}
 
-    def restriction(
-        self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor
-    ) -> torch.Tensor:
+    def restriction(self, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def train_step(self, draw: Draw) -> dict[str, float]:

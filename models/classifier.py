@@ -80,9 +80,7 @@ class GenerationScorer:
     def __init__(self, classifier: ImageClassifier, reference: ImageData) -> None:
         self.classifier = classifier.eval()
         self.reference_features, probs = _apply(self.classifier, reference.images)
-        self.reference_accuracy = float(
-            (probs.argmax(1) == reference.labels).double().mean()
-        )
+        self.reference_accuracy = float((probs.argmax(1) == reference.labels).double().mean())
 
     def score(self, images: torch.Tensor) -> dict[str, float]:
         feats, probs = _apply(self.classifier, images)

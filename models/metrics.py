@@ -116,9 +116,7 @@ def linear_probe_accuracy(
 ) -> float:
     """Accuracy of a linear classifier (multinomial logistic regression on standardised
     codes) trained on the frozen training codes and scored on the test codes."""
-    probe = make_pipeline(
-        StandardScaler(), LogisticRegression(max_iter=5000, random_state=seed)
-    )
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, random_state=seed))
     probe.fit(np.asarray(train_codes, dtype=np.float64), np.asarray(train_labels))
     return float(probe.score(np.asarray(test_codes, dtype=np.float64), np.asarray(test_labels)))
 

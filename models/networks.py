@@ -48,9 +48,7 @@ class Generator(nn.Module):
         wide = 4 * width
         self.n_blocks = n_blocks
         self.linear = sn_linear(input_dim, BOTTOM_SIZE * BOTTOM_SIZE * wide)
-        self.blocks = nn.ModuleList(
-            [ResBlockUp(2, wide, wide, cond_dim) for _ in range(n_blocks)]
-        )
+        self.blocks = nn.ModuleList([ResBlockUp(2, wide, wide, cond_dim) for _ in range(n_blocks)])
         self.out_norm = ConditionalBatchNorm(2, wide, 0)
         self.out_conv = sn_conv(2, wide, channels, 3)
 

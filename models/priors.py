@@ -87,9 +87,7 @@ class GaussianMixturePrior(nn.Module):
         self.project()
 
     def log_weights(self) -> torch.Tensor:
-        return torch.full(
-            (self.n_clusters,), -math.log(self.n_clusters), device=self.mu.device
-        )
+        return torch.full((self.n_clusters,), -math.log(self.n_clusters), device=self.mu.device)
 
     def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """y ~ Cat(phi), z = mu_y + sigma_y * eps (reparameterised, so gradients reach the

@@ -14,6 +14,16 @@ from models.base import GIModel
 from models.registry import MODELS, build_model
 from models.vade import expected_component_log_prob
 
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    """Tiny networks run fastest, and steadiest on a shared machine, on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 TINY = {"width": 2, "latent_dim": 4}
 TINY_BY_MODEL = {
     "mpcc": {**TINY, "n_clusters": 3, "d_steps": 1, "e_steps": 2},
@@ -112,16 +122,16 @@ def test_mixture_responsibilities_are_eq_7_15() -> None:
     z = torch.randn(6, 4)
     mus, sds = prior.mu.detach().numpy(), np.exp(0.5 * prior.logvar.detach().numpy())
     dens = np.stack(
-        [stats.multivariate_normal(m, np.diag(s**2)).pdf(z.numpy()) for m, s in zip(mus, sds,
-                                                                                    strict=True)],
+        [
+            stats.multivariate_normal(m, np.diag(s**2)).pdf(z.numpy())
+            for m, s in zip(mus, sds, strict=True)
+        ],
         axis=1,
     )
     ref = dens / dens.sum(1, keepdims=True)
     ours = prior.log_responsibilities(z).exp().detach().numpy()
     np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(
-        prior.log_prob(z).detach().numpy(), np.log(dens.mean(1)), rtol=1e-5
-    )
+    np.testing.assert_allclose(prior.log_prob(z).detach().numpy(), np.log(dens.mean(1)), rtol=1e-5)
 
 
 def test_vade_expected_log_density_matches_monte_carlo() -> None:

@@ -19,6 +19,15 @@ from models.networks import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _single_thread():
+    """Tiny networks run fastest, and steadiest on a shared machine, on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def sn_layers(module: nn.Module) -> list[nn.Module]:
     return [m for m in module.modules() if parametrize.is_parametrized(m, "weight")]
 
