@@ -88,12 +88,14 @@ def train(
     progress: bool = True,
     stop_after: int | None = None,
     on_step: Callable[[int, dict[str, float]], None] | None = None,
+    until: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train ``cfg.model`` on the training split of ``cfg.data`` and checkpoint into ``out``.
 
     With ``resume`` and a checkpoint already in ``out``, training continues from it (its
     model name must match).  ``stop_after`` ends the run early after that many steps of this
-    call (used to test resumption); the checkpoint then holds the step reached.
+    call (used to test resumption); the checkpoint then holds the step reached.  ``until``
+    is asked after every step and ends the run when it returns True (a time budget).
     """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -158,6 +160,9 @@ def train(
                 bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()}, refresh=False)
             if (step + 1) % cfg.checkpoint_every == 0 and step + 1 < end:
                 checkpoint(step + 1)
+            if until is not None and until():
+                end = step + 1
+                break
         step = end
     finally:
         bar.close()
