@@ -139,4 +139,6 @@ def _fmt(value: float | str | None) -> str:
         return "-"
     if isinstance(value, str):
         return value
+    if isinstance(value, int):
+        return str(value)
     return f"{value:.2f}"

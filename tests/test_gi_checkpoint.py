@@ -105,3 +105,15 @@ def test_resuming_with_another_model_is_refused(tmp_path: Path) -> None:
     train(config("vae", 1), tmp_path, data=DIGITS, progress=False)
     with pytest.raises(CheckpointError, match="holds a vae checkpoint, not wvae"):
         train(config("wvae", 2), tmp_path, data=DIGITS, progress=False)
+
+
+def test_a_budget_ends_training_early_with_a_checkpoint(tmp_path: Path) -> None:
+    calls = []
+
+    def until() -> bool:
+        calls.append(1)
+        return len(calls) >= 2
+
+    result = train(config("vae", 50), tmp_path, data=DIGITS, progress=False, until=until)
+    assert result.step == 2 and len(result.history) == 2
+    assert read_manifest(tmp_path).step == 2
