@@ -10,7 +10,9 @@ split, the linear probe on the test split, IS/FID from 1,000 generated images sc
 classifier trained on the same training split (no Inception weights can be fetched), FID
 against the test split, and the clustering accuracy (eq. 8.1) over all 1,797 images.
 
-The tables are printed in markdown and written to ``OUT/gi_table.md`` (and ``.json``).
+The tables are printed in markdown and written to ``OUT/gi_table.md``; every finished run is
+appended to ``OUT/results.jsonl`` as it completes (``--report FILE...`` prints the tables
+from such files).
 This is a benchmark, not a test: it takes about ``16 runs x cpu-seconds / workers``.
 """
 
@@ -123,6 +125,32 @@ def run_job(job: Job, args: dict[str, Any]) -> dict[str, Any]:
     return {"label": job.label, "model": job.model, "seed": job.seed, "row": row}
 
 
+def report(results: list[dict[str, Any]], header: str) -> str:
+    """The two markdown tables: Table 6.4 columns (seed-0 runs) and clustering over seeds."""
+    from models.evaluation import COLUMNS, format_table
+
+    table_rows = {r["label"]: r["row"] for r in results if r.get("table", True)}
+    lines = [header, "", format_table(table_rows, (*COLUMNS, "steps")), ""]
+    clustering: dict[str, dict[int, float]] = {}
+    for r in results:
+        if "Clust%" in r["row"]:
+            clustering.setdefault(r["label"], {})[r["seed"]] = r["row"]["Clust%"]
+    if clustering:
+        seeds = sorted({s for accs in clustering.values() for s in accs})
+        lines += [
+            "| Model | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | std |",
+            "|---|" + "---:|" * (len(seeds) + 2),
+        ]
+        for label, by_seed in clustering.items():
+            accs = list(by_seed.values())
+            std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+            cells = " | ".join(f"{by_seed[s]:.2f}" if s in by_seed else "-" for s in seeds)
+            lines.append(
+                f"| {label} clustering acc. % | {cells} | {statistics.mean(accs):.2f} | {std:.2f} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -139,13 +167,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classifier-steps", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("runs/gi-table"))
     parser.add_argument("--only", nargs="*", default=None, help="run only these model names")
+    parser.add_argument(
+        "--report",
+        nargs="+",
+        type=Path,
+        default=None,
+        help="only print the tables from results.jsonl files of earlier runs",
+    )
     args = parser.parse_args(argv)
+    header = (
+        f"Digits (scikit-learn, 32x32), C={args.width}, J={LATENT}, batch {args.batch_size}, "
+        f"{args.cpu_seconds:.0f} CPU-seconds per training run (one thread)."
+    )
+    if args.report:
+        results = [
+            json.loads(line)
+            for path in args.report
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        print(report(results, header))
+        return 0
 
     import torch
     from safetensors.torch import save_file
 
     from models.classifier import train_classifier
-    from models.evaluation import COLUMNS, format_table
     from models.gi_train import TrainConfig, training_split
     from models.images import load_dataset
 
@@ -171,47 +218,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     todo = [j for j in jobs(args.seeds, args.width) if not args.only or j.model in args.only]
     results = []
+    log = args.out / "results.jsonl"
+    log.write_text("", encoding="utf-8")
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_job, job, shared) for job in todo]
         for job, fut in zip(todo, futures, strict=True):
-            res = fut.result()
+            res = {**fut.result(), "table": job.table}
             results.append(res)
+            with log.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(res) + "\n")
             print(f"done {job.label} seed {job.seed}: {res['row']}", file=sys.stderr, flush=True)
 
-    table_rows = {
-        r["label"]: r["row"]
-        for r in results
-        if any(j.table and j.label == r["label"] and j.seed == r["seed"] for j in todo)
-    }
-    columns = (*COLUMNS, "steps")
-    lines = [
-        f"Digits (scikit-learn, 32x32), C={args.width}, J={LATENT}, batch {args.batch_size}, "
-        f"{args.cpu_seconds:.0f} CPU-seconds per run (one thread); IS/FID classifier test "
-        f"accuracy {100 * clf_acc:.1f}%.",
-        "",
-        format_table(table_rows, columns),
-        "",
-    ]
-    clustering: dict[str, list[float]] = {}
-    for r in results:
-        if "Clust%" in r["row"]:
-            clustering.setdefault(r["label"], []).append(r["row"]["Clust%"])
-    if clustering:
-        lines += [
-            "| Model | " + " | ".join(f"seed {s}" for s in range(args.seeds)) + " | mean | std |",
-            "|---|" + "---:|" * (args.seeds + 2),
-        ]
-        for label, accs in clustering.items():
-            std = statistics.stdev(accs) if len(accs) > 1 else 0.0
-            cells = " | ".join(f"{a:.2f}" for a in accs)
-            lines.append(
-                f"| {label} clustering acc. % | {cells} | {statistics.mean(accs):.2f} | {std:.2f} |"
-            )
-    lines += ["", f"Total wall time {(time.time() - t0) / 60:.1f} min."]
-    text = "\n".join(lines)
+    header += f" IS/FID classifier test accuracy {100 * clf_acc:.1f}%."
+    text = report(results, header) + f"\n\nTotal wall time {(time.time() - t0) / 60:.1f} min."
     print(text)
     (args.out / "gi_table.md").write_text(text + "\n", encoding="utf-8")
-    (args.out / "gi_table.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0
 
 
