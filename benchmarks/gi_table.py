@@ -165,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=WIDTH, help="C of every network")
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--classifier-steps", type=int, default=1000)
+    parser.add_argument(
+        "--classifier",
+        type=Path,
+        default=None,
+        help="reuse the IS/FID classifier (classifier.safetensors) of an earlier run",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/gi-table"))
     parser.add_argument("--only", nargs="*", default=None, help="run only these model names")
     parser.add_argument(
@@ -190,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import load_file, save_file
 
-    from models.classifier import train_classifier
+    from models.classifier import ImageClassifier, train_classifier
     from models.gi_train import TrainConfig, training_split
     from models.images import load_dataset
 
@@ -201,8 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     train_set, test_set = training_split(TrainConfig(data="digits"), load_dataset("digits"))
     clf_width = 8
-    clf = train_classifier(train_set, width=clf_width, steps=args.classifier_steps, seed=0)
     clf_path = args.out / "classifier.safetensors"
+    if args.classifier is not None:
+        clf = ImageClassifier(clf_width, 1, 10)
+        clf.load_state_dict(load_file(str(args.classifier)))
+        clf.eval()
+    else:
+        clf = train_classifier(train_set, width=clf_width, steps=args.classifier_steps, seed=0)
     save_file({k: v.contiguous() for k, v in clf.state_dict().items()}, str(clf_path))
     with torch.no_grad():
         clf_acc = float((clf(test_set.images).argmax(1) == test_set.labels).double().mean())
