@@ -31,11 +31,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 METHODS = ("lcvade", "combined", "lcvade_k1", "dagmm", "iforest")
+EXTRA_METHODS = ("dagmm_f",)
 LABELS = {
     "lcvade": "LC-VaDE",
     "combined": "IAS+rec (9.5.4)",
     "lcvade_k1": "LC-VaDE K=1",
     "dagmm": "DAGMM (S)",
+    "dagmm_f": "DAGMM (S) + f",
     "iforest": "IForest (light-curve)",
 }
 
@@ -45,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="light-curve table (long format)")
     source.add_argument(
-        "--simulate", type=int, metavar="N", help="simulate N curves per class instead"
+        "--simulate", type=int, metavar="N", help="simulate about N curves per class instead"
     )
     parser.add_argument("--objects", type=Path, help="object table (with --data)")
     parser.add_argument("--sim-seed", type=int, default=0, help="seed of the simulation")
@@ -72,17 +74,18 @@ def load_data(args: argparse.Namespace):
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.simulate is not None:
-        from lcvade.simulation import simulate
+        from lcvade.simulation import parse_classes, simulate
 
-        options = {} if args.cadence is None else {"cadence": args.cadence}
-        classes = None if args.classes is None else args.classes.split(",")
-        if classes is not None:
-            options["classes"] = classes
-        lightcurves, objects = simulate(args.simulate, seed=args.sim_seed, **options)
+        classes = parse_classes(args.classes)
+        options = {"classes": list(classes)}
+        if args.cadence is not None:
+            options["cadence"] = args.cadence
+        n = args.simulate * len(classes)
+        lightcurves, objects = simulate(n, seed=args.sim_seed, **options)
         data = args.workdir / "simulated_lightcurves.parquet"
         table = args.workdir / "simulated_objects.parquet"
         lightcurves.to_parquet(data, index=False)
-        objects.to_parquet(table, index=False)
+        objects[["object_id", "label", "period"]].to_parquet(table, index=False)
     else:
         if args.objects is None:
             raise SystemExit("--objects is required with --data")
@@ -111,11 +114,14 @@ def run_split(task, settings, methods: list[str]) -> list[dict]:
         results.append(unimodal(task, settings))
     if "dagmm" in methods:
         results.append(dagmm(task, settings))
+    if "dagmm_f" in methods:
+        results.append(dagmm(task, settings, features=True))
     if "iforest" in methods:
         results.append(feature_forest(task, settings))
     inliers = ~task.test_is_outlier
     rows = []
     for r in results:
+        terms = r.details.pop("score_terms", {})
         row = {
             "method": r.method,
             "auroc": auroc(task.test_is_outlier, r.anomaly_score),
@@ -124,6 +130,8 @@ def run_split(task, settings, methods: list[str]) -> list[dict]:
             "score_s": r.score_s,
             **r.details,
         }
+        for name, score in terms.items():  # diagnostic: each part of the score alone
+            row[f"auroc_{name}"] = auroc(task.test_is_outlier, score)
         if r.predicted is not None:
             row["accuracy"] = accuracy(task.test_label_index()[inliers], r.predicted[inliers])
         rows.append(row)
@@ -153,9 +161,10 @@ def print_tables(runs: list[dict], methods: list[str], markdown: bool) -> None:
     for metric in ("auroc", "aupr"):
         header = ["outlier class", *[LABELS[m] for m in methods]]
         body = [[c, *[mean_std(values(metric, m, c)) for m in methods]] for c in classes]
-        body.append(["**overall**" if markdown else "overall"] + [
-            mean_std(values(metric, m)) for m in methods
-        ])
+        body.append(
+            ["**overall**" if markdown else "overall"]
+            + [mean_std(values(metric, m)) for m in methods]
+        )
         _print(f"{metric.upper()} (%)", header, body, markdown)
     header = ["method", "AUROC (%)", "AUPR (%)", "inlier accuracy (%)", "wall time / split (s)"]
     body = []
@@ -171,6 +180,14 @@ def print_tables(runs: list[dict], methods: list[str], markdown: bool) -> None:
             ]
         )
     _print("overall, every class and seed (Table 9.4 analog)", header, body, markdown)
+    parts = ["auroc_expected_log_pz", "auroc_entropy_z", "auroc_expected_log_pf"]
+    if any(parts[0] in r for r in runs):
+        header = ["outlier class", "E_q[log p(z|y)]", "h_q(z|x)", "E_q(y)[log p(f|y)]"]
+        body = [[c, *[mean_std(values(p, "lcvade", c)) for p in parts]] for c in classes]
+        body.append(["overall", *[mean_std(values(p, "lcvade")) for p in parts]])
+        _print(
+            "LC-VaDE diagnostic: AUROC (%) of each part of the score alone", header, body, markdown
+        )
 
 
 def _print(title: str, header: list[str], body: list[list[str]], markdown: bool) -> None:
@@ -196,9 +213,9 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     methods = [m for m in args.methods.split(",") if m]
-    unknown = sorted(set(methods) - set(METHODS))
+    unknown = sorted(set(methods) - set(METHODS) - set(EXTRA_METHODS))
     if unknown:
-        raise SystemExit(f"unknown methods {unknown}; choose from {list(METHODS)}")
+        raise SystemExit(f"unknown methods {unknown}; choose from {[*METHODS, *EXTRA_METHODS]}")
     data = load_data(args)
     counts = data.class_counts()
     print(f"{len(data)} curves, classes {counts}; {len(data.rejections)} rejected")

@@ -48,9 +48,7 @@ def labelled_tables(
             phase = np.mod(time / period + rng.uniform(), 1.0)
             mag = 16.0 + rng.normal(0, 0.3) + _shape(kind, phase) + rng.normal(0.0, err)
             rows.append(
-                pd.DataFrame(
-                    {"object_id": object_id, "time": time, "mag": mag, "mag_err": err}
-                )
+                pd.DataFrame({"object_id": object_id, "time": time, "mag": mag, "mag_err": err})
             )
             objects.append(
                 {"object_id": object_id, "label": kind, "period": period if with_period else None}

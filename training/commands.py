@@ -44,6 +44,9 @@ def train_command(
     description: str | None = typer.Option(
         None, "--description", help="where the data come from (kept in the manifest)"
     ),
+    weights_dtype: str | None = typer.Option(
+        None, "--weights-dtype", help="float32 or float16 (half the file size) [float32]"
+    ),
     min_points: int | None = typer.Option(None, "--min-points", help="points per band [10]"),
     period_cache: Path | None = typer.Option(
         None, "--period-cache", help="Parquet cache of searched periods"
@@ -52,6 +55,9 @@ def train_command(
     z_rep: int | None = typer.Option(None, "--z-rep", help="dimensions of z_rep [10]"),
     z_kernel: int | None = typer.Option(None, "--z-kernel", help="dimensions of z_kernel [2]"),
     max_points: int | None = typer.Option(None, "--max-points", help="points kept per curve"),
+    model_option: list[str] | None = typer.Option(
+        None, "--model-option", help="any LC-VaDE hyper-parameter, KEY=VALUE (repeatable)"
+    ),
     config: Path | None = typer.Option(None, "--config", help="TOML file with these options"),
     resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint"),
     no_progress: bool = typer.Option(False, "--no-progress", help="hide the progress bar"),
@@ -60,7 +66,7 @@ def train_command(
     from lcvade.checkpoint import CheckpointError
     from lcvade.lightcurve import LightCurveError
     from lcvade.tables import TableError
-    from training.config import ConfigError, build_config
+    from training.config import ConfigError, build_config, parse_model_options
     from training.interrupt import INTERRUPTED_EXIT_CODE
     from training.job import TrainingInterrupted, run_training
     from training.resume import ResumeError
@@ -82,15 +88,23 @@ def train_command(
         "name": name,
         "version": version,
         "description": description,
+        "weights_dtype": weights_dtype,
         "min_points": min_points,
         "period_cache": period_cache,
         "resume": resume or None,
         "progress": False if no_progress else None,
     }
-    model = {"channels": channels, "z_rep": z_rep, "z_kernel": z_kernel, "max_points": max_points}
     try:
+        model = parse_model_options(model_option or [])
+        flags = {
+            "channels": channels,
+            "z_rep": z_rep,
+            "z_kernel": z_kernel,
+            "max_points": max_points,
+        }
+        model |= {k: v for k, v in flags.items() if v is not None}
         settings = build_config(config, overrides, model)
-        result = run_training(settings, command_line=["lcvade", *sys.argv[1:]])
+        result = run_training(settings, argv=list(sys.argv))
     except TrainingInterrupted as exc:
         typer.echo(f"interrupted: {exc}", err=True)
         raise typer.Exit(INTERRUPTED_EXIT_CODE) from exc

@@ -24,7 +24,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -32,7 +32,17 @@ from lcvade.config import LCVaDEConfig
 
 # Options that change how a run is executed but not what it computes.
 RUNTIME_OPTIONS = frozenset(
-    {"epochs", "device", "threads", "out", "resume", "progress", "period_cache", "description"}
+    {
+        "epochs",
+        "device",
+        "threads",
+        "out",
+        "resume",
+        "progress",
+        "period_cache",
+        "description",
+        "weights_dtype",
+    }
 )
 
 
@@ -71,6 +81,11 @@ class TrainConfig(BaseModel):
     version: str = Field(default="1", description="model version written to the manifest")
     description: str = Field(
         default="", description="where the training data come from (written to the manifest)"
+    )
+    weights_dtype: Literal["float32", "float16"] = Field(
+        default="float32",
+        description="type of the saved weights; float16 halves the file (calibrated after "
+        "rounding, so scores match the stored model)",
     )
     min_points: int = Field(default=10, ge=3, description="points required per band")
     period_cache: Path | None = Field(
@@ -152,6 +167,46 @@ def to_toml(config: TrainConfig) -> str:
             f"{key} = {_toml_value(value)}" for key, value in model.items() if value is not None
         ]
     return "\n".join(lines) + "\n"
+
+
+MODEL_FLAGS = {
+    "channels": "--channels",
+    "z_rep": "--z-rep",
+    "z_kernel": "--z-kernel",
+    "max_points": "--max-points",
+}
+
+
+def equivalent_command(config: TrainConfig) -> list[str]:
+    """An ``lcvade train`` command line that reproduces ``config`` (non-default options)."""
+    defaults = TrainConfig().model_dump(mode="json")
+    current = config.model_dump(mode="json", exclude={"resume", "progress"})
+    command = ["lcvade", "train"]
+    for key, value in current.items():
+        if key == "model" or value == defaults[key] or value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        command += [flag, ",".join(value) if isinstance(value, list) else str(value)]
+    for key, value in current["model"].items():
+        if key in MODEL_FLAGS:
+            command += [MODEL_FLAGS[key], str(value)]
+        else:
+            command += ["--model-option", f"{key}={json.dumps(value)}"]
+    return command
+
+
+def parse_model_options(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (VALUE as JSON, else a plain string) to a dict."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--model-option {item!r} must look like KEY=VALUE")
+        try:
+            options[key.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key.strip()] = text
+    return options
 
 
 def _toml_value(value: Any) -> str:

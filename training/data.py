@@ -37,7 +37,7 @@ def table_digest(frame: pd.DataFrame, columns: list[str]) -> str:
     present = [c for c in columns if c in frame.columns]
     canonical = pd.DataFrame(
         {
-            c: frame[c].astype(str)
+            c: frame[c].astype(str).where(frame[c].notna(), "\x00")
             if c in TEXT_COLUMNS
             else pd.to_numeric(frame[c], errors="coerce").astype("float64")
             for c in present
@@ -109,8 +109,7 @@ def _read_objects(path: str | os.PathLike[str]) -> pd.DataFrame:
     if duplicated.any():
         first = objects.loc[duplicated, "object_id"].iloc[0]
         raise TableError(
-            f"the object table lists object_id {first!r} more than once; give one row per "
-            "object"
+            f"the object table lists object_id {first!r} more than once; give one row per object"
         )
     return objects
 
@@ -150,8 +149,7 @@ def load_labelled(
         unknown = [c for c in classes if c not in available]
         if unknown:
             raise TableError(
-                f"class(es) {unknown} do not occur in the object table; its labels are "
-                f"{available}"
+                f"class(es) {unknown} do not occur in the object table; its labels are {available}"
             )
         table = table.loc[table["label"].isin(classes)]
     if table.empty:
@@ -173,7 +171,10 @@ def load_labelled(
 
     cache = None if period_cache is None else PeriodCache(period_cache)
     periods, sources = resolve_periods(curves, cache, grid, progress=progress)
-    curves = [c if c.period is not None else c.with_period(p) for c, p in zip(curves, periods)]
+    curves = [
+        c if c.period is not None else c.with_period(p)
+        for c, p in zip(curves, periods, strict=True)
+    ]
     labels = np.array([labels_by_id[str(c.id)] for c in curves], dtype=object)
     return LabelledCurves(
         curves=curves, labels=labels, period_sources=sources, rejections=rejections, digest=digest

@@ -8,6 +8,8 @@ are scored, and the run reports
   (section 9.5.1);
 * the accuracy and confusion matrix of argmax q(y|z,f) on the test inliers;
 * how many test curves the calibrated p-value flags at 0.01;
+* the AUROC of each part of the IAS alone (E_q[log p(z|y)] and h_q(z|x)) and of
+  E_q(y)[log p(f|y)], which the IAS leaves out -- a diagnostic of what separates outliers;
 
 as ``metrics.json`` and a self-contained ``report.html`` with Figs. 9.5-9.8
 (:mod:`training.report`).  A model trained on every class can be evaluated against a class
@@ -137,7 +139,7 @@ def run_evaluation(
 
     test = labelled.subset(split.test)
     batch = collate(test.curves, test.periods, manifest.config)
-    outputs = evaluate_model(network, batch)
+    outputs = evaluate_model(network, batch, terms=True)
     anomaly = -outputs.ias
     flags = split.test_is_outlier
     index = {name: k for k, name in enumerate(class_names)}
@@ -160,6 +162,10 @@ def run_evaluation(
         "data_digest_matches": labelled.digest == record.get("data_digest"),
         "class_names": class_names,
         "confusion_matrix": matrix.tolist(),
+        # which part of the score separates the outliers (anomaly score = -term)
+        "auroc_by_term": {
+            name: auroc(flags, -values) for name, values in (outputs.terms or {}).items()
+        },
     }
     if calibration is not None:
         p_values = calibration.p_value(outputs.ias)

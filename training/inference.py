@@ -24,6 +24,7 @@ class ModelOutputs:
     ias: np.ndarray  # (N,)
     log_q_y: np.ndarray  # (N, K)
     reconstruction_per_point: np.ndarray | None = None  # (N,)
+    terms: dict[str, np.ndarray] | None = None  # the parts of the IAS, and E_q(y)[log p(f|y)]
 
     @property
     def predicted(self) -> np.ndarray:
@@ -41,23 +42,38 @@ def evaluate_model(
     *,
     chunk: int = 512,
     reconstruction: bool = False,
+    terms: bool = False,
 ) -> ModelOutputs:
-    """IAS, log q(y|z,f) and optionally the mean reconstruction log-likelihood per point."""
+    """IAS, log q(y|z,f) and optionally the mean reconstruction log-likelihood per point.
+
+    ``terms=True`` also returns, per curve, the two parts of the IAS (eq. 9.12),
+    ``expected_log_pz`` = sum_k q(y=k|z,f) E_q(z|x)[log p(z|y=k)] and ``entropy_z`` =
+    h_q(z|x), and ``expected_log_pf`` = sum_k q(y=k|z,f) log p(f|y=k), which the IAS leaves
+    out -- to see which part separates outliers.
+    """
     model.eval()
     device = model_device(model)
     ias, log_q_y, rec = [], [], []
+    parts: dict[str, list[torch.Tensor]] = {
+        "expected_log_pz": [],
+        "entropy_z": [],
+        "expected_log_pf": [],
+    }
     with parametrize.cached():
         for start in range(0, len(batch), chunk):
             part = batch.select(slice(start, start + chunk)).to(device)
             scores = model.score(part)
             ias.append(scores.ias.double().cpu())
             log_q_y.append(scores.log_q_y.double().cpu())
-            if reconstruction:
-                terms = model.loss(part, sample=False)
+            if reconstruction or terms:
+                loss = model.loss(part, sample=False)
                 points = part.mask.sum(-1).clamp_min(1)
-                rec.append((terms.reconstruction / points).double().cpu())
+                rec.append((loss.reconstruction / points).double().cpu())
+                for name in parts:
+                    parts[name].append(getattr(loss, name).double().cpu())
     return ModelOutputs(
         ias=torch.cat(ias).numpy(),
         log_q_y=torch.cat(log_q_y).numpy(),
         reconstruction_per_point=torch.cat(rec).numpy() if reconstruction else None,
+        terms={k: torch.cat(v).numpy() for k, v in parts.items()} if terms else None,
     )

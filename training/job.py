@@ -28,7 +28,7 @@ from lcvade.calibration import IASCalibration
 from lcvade.checkpoint import MANIFEST_FILE, save_model
 from lcvade.model import LCVaDE
 from lcvade.scorer import resolve_device
-from training.config import ConfigError, TrainConfig, to_toml
+from training.config import ConfigError, TrainConfig, equivalent_command, to_toml
 from training.data import LabelledCurves, load_labelled
 from training.fitting import fit
 from training.inference import evaluate_model
@@ -38,6 +38,7 @@ from training.split import OutlierSplit, outlier_split
 from training.trainer import TrainingSet, feature_statistics, make_optimizer
 
 CONFIG_COPY = "train_config.toml"
+HISTORY_TERMS = ("loss", "reconstruction", "expected_log_pz", "entropy_z", "label_cross_entropy")
 
 
 class TrainingInterrupted(Exception):
@@ -94,6 +95,14 @@ def build_model(config: TrainConfig, class_names: list[str], bands: list[str] | 
     return LCVaDE(config.model_config_for(len(class_names), bands))
 
 
+@torch.no_grad()
+def round_weights(model: LCVaDE, dtype: torch.dtype) -> None:
+    """Round every floating-point weight through ``dtype``, as the saved file will hold it."""
+    for tensor in model.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.copy_(tensor.to(dtype).to(tensor.dtype))
+
+
 def calibrate(model: LCVaDE, data: TrainingSet) -> tuple[IASCalibration, float]:
     """The IAS calibration of the training inliers and their classification accuracy."""
     outputs = evaluate_model(model, data.batch)
@@ -101,19 +110,25 @@ def calibrate(model: LCVaDE, data: TrainingSet) -> tuple[IASCalibration, float]:
     return IASCalibration(outputs.ias), accuracy
 
 
-def run_training(config: TrainConfig, command_line: list[str] | None = None) -> TrainingResult:
+def run_training(config: TrainConfig, argv: list[str] | None = None) -> TrainingResult:
     """Run (or resume) the job described by ``config``; see the module docstring."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        return _run_training(config, argv)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult:
     started = time.perf_counter()
     if config.data is None or config.objects is None:
         raise ConfigError("give both --data (light curves) and --objects (labels)")
-    if config.classes is not None and config.outlier_class is not None:
-        if config.outlier_class not in config.classes:
-            raise ConfigError(
-                f"--outlier-class {config.outlier_class} must be one of --classes {config.classes}"
-            )
+    outlier, classes = config.outlier_class, config.classes
+    if classes is not None and outlier is not None and outlier not in classes:
+        raise ConfigError(f"--outlier-class {outlier} must be one of --classes {classes}")
     store = check_output(config)
     device = resolve_device(config.device)
-    torch.set_num_threads(config.threads)
     config.out.mkdir(parents=True, exist_ok=True)
     (config.out / CONFIG_COPY).write_text(to_toml(config), encoding="utf-8")
 
@@ -161,9 +176,11 @@ def run_training(config: TrainConfig, command_line: list[str] | None = None) -> 
             f"{store.root}. Continue with the same command plus --resume"
         )
 
+    dtype = getattr(torch, config.weights_dtype)
+    round_weights(model, dtype)
     calibration, accuracy = calibrate(model, train_set)
     wall = time.perf_counter() - started
-    training = training_record(config, command_line, data, split, outcome.state, accuracy, wall)
+    training = training_record(config, argv, data, split, outcome.state, accuracy, wall)
     training["device"] = str(device)
     save_model(
         model.cpu(),
@@ -173,6 +190,7 @@ def run_training(config: TrainConfig, command_line: list[str] | None = None) -> 
         version=config.version,
         calibration=calibration,
         training=training,
+        weights_dtype=dtype,
     )
     return TrainingResult(
         model_dir=config.out,
@@ -188,7 +206,7 @@ def run_training(config: TrainConfig, command_line: list[str] | None = None) -> 
 
 def training_record(
     config: TrainConfig,
-    command_line: list[str] | None,
+    argv: list[str] | None,
     data: LabelledCurves,
     split: OutlierSplit,
     state: LoopState,
@@ -202,7 +220,8 @@ def training_record(
         "data_digest": data.digest,
         "data_files": {"data": str(config.data), "objects": str(config.objects)},
         "data_description": config.description,
-        "command": command_line,
+        "command": equivalent_command(config),
+        "argv": argv,
         "data_classes": data.class_counts(),
         "outlier_class": config.outlier_class,
         "classes_used": config.classes,
@@ -214,7 +233,10 @@ def training_record(
         "learning_rate": config.learning_rate,
         "prior_learning_rate": config.prior_learning_rate,
         "min_points": config.min_points,
-        "final_losses": state.history[-1] if state.history else {},
+        "history": [
+            {k: round(v, 4) for k, v in epoch.items() if k in HISTORY_TERMS}
+            for epoch in state.history
+        ],
         "train_accuracy": train_accuracy,
         "fit_time_s": round(state.elapsed_s, 1),
         "wall_time_s": round(wall_time_s, 1),

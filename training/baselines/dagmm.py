@@ -8,12 +8,14 @@ This is the "Energy GMM (S)" baseline of thesis Table 9.4: the energy-based dete
   phases.  Reconstruction features z_r: the relative Euclidean distance
   ||x - x'|| / ||x|| and the cosine similarity of x and x' over the observed points.
 * Estimation network: an MLP (hidden width 10, tanh, dropout 0.5, as in the paper) maps
-  z = [z_c, z_r, f] to soft memberships gamma over K components.  The standardised features
-  f = (m, s, log10 p) are appended so that DAGMM sees what LC-VaDE's p(f|y) sees.
+  z = [z_c, z_r] to soft memberships gamma over K components.  The variant ``dagmm_f``
+  appends LC-VaDE's standardised features f = (m, s, log10 p) to z, so that the mixture
+  also models what LC-VaDE's p(f|y) sees (not part of the paper).
 * GMM parameters from the memberships of a batch (paper eq. 5):
   phi_k = mean_i gamma_ik, mu_k = sum_i gamma_ik z_i / sum_i gamma_ik,
   Sigma_k = sum_i gamma_ik (z_i - mu_k)(z_i - mu_k)^T / sum_i gamma_ik.
 * Energy E(z) = -log sum_k phi_k N(z; mu_k, Sigma_k) (paper eq. 6), the anomaly score.
+* Batches of at least 256 curves (the mixture is estimated per batch; the paper uses 1024).
 * Objective (paper eq. 7): mean reconstruction error (squared error per observed point)
   + lambda_1 mean E(z) + lambda_2 sum_k sum_j 1 / Sigma_k,jj, with lambda_1 = 0.1 and
   lambda_2 = 0.005 -- the covariance penalty the paper uses against singular components.
@@ -41,6 +43,9 @@ from lcvade.gaussian_process import gp_predict
 from training.baselines.protocol import MethodResult, MethodSettings, OutlierTask
 from training.trainer import feature_statistics
 
+# The mixture is re-estimated from every batch, so a batch must hold many curves per component
+# (Zong et al. use 1024); smaller batches make the covariances singular.
+BATCH_SIZE = 256
 LAMBDA_ENERGY = 0.1
 LAMBDA_COVARIANCE = 0.005
 COVARIANCE_JITTER = 1e-4
@@ -50,13 +55,16 @@ EPS = 1e-8
 class DAGMM(nn.Module):
     """Compression and estimation networks plus the fitted mixture; see module docstring."""
 
-    def __init__(self, config: LCVaDEConfig, n_components: int, hidden: int = 10) -> None:
+    def __init__(
+        self, config: LCVaDEConfig, n_components: int, hidden: int = 10, features: bool = False
+    ) -> None:
         super().__init__()
         self.config = config
+        self.features = features
         self.encoder = Encoder(config)
         self.decoder = InductionDecoder(config)
         self.kernel = KernelHead(config)
-        dim = config.latent_dim + 2 + config.feature_dim
+        dim = config.latent_dim + 2 + (config.feature_dim if features else 0)
         self.estimation = nn.Sequential(
             nn.Linear(dim, hidden), nn.Tanh(), nn.Dropout(0.5), nn.Linear(hidden, n_components)
         )
@@ -86,8 +94,11 @@ class DAGMM(nn.Module):
         norm_x, norm_hat = x.square().sum(-1).sqrt(), x_hat.square().sum(-1).sqrt()
         relative = error.sqrt() / (norm_x + EPS)
         cosine = (x * x_hat).sum(-1) / (norm_x * norm_hat + EPS)
-        features = (batch.features - self.feature_mean) / self.feature_std
-        z = torch.cat([code, relative[:, None], cosine[:, None], features.nan_to_num(0.0)], 1)
+        parts = [code, relative[:, None], cosine[:, None]]
+        if self.features:
+            f = (batch.features - self.feature_mean) / self.feature_std
+            parts.append(f.nan_to_num(0.0))
+        z = torch.cat(parts, 1)
         gamma = torch.softmax(self.estimation(z), dim=-1)
         return z, gamma, error / mask.sum(-1).clamp_min(1)
 
@@ -127,17 +138,21 @@ def dagmm_loss(model: DAGMM, batch: CurveBatch) -> torch.Tensor:
 
 
 def train_dagmm(
-    batch: CurveBatch, n_components: int, config: LCVaDEConfig, settings: MethodSettings
+    batch: CurveBatch,
+    n_components: int,
+    config: LCVaDEConfig,
+    settings: MethodSettings,
+    features: bool = False,
 ) -> DAGMM:
     """Train on the (unlabelled) training curves and fit the final mixture."""
     torch.manual_seed(settings.seed)
-    model = DAGMM(config, n_components)
+    model = DAGMM(config, n_components, features=features)
     mean, std = feature_statistics(batch.features)
     model.feature_mean.copy_(mean)
     model.feature_std.copy_(std)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     n = len(batch)
-    size = min(settings.batch_size, n)
+    size = min(max(settings.batch_size, BATCH_SIZE), n)
     for epoch in range(settings.epochs):
         model.train()
         order = np.random.default_rng([settings.seed, epoch]).permutation(n)
@@ -175,19 +190,19 @@ def energy_scores(model: DAGMM, batch: CurveBatch) -> np.ndarray:
     return sample_energy(z, model.phi, model.mu, model.cov).double().numpy()
 
 
-def dagmm(task: OutlierTask, settings: MethodSettings) -> MethodResult:
+def dagmm(task: OutlierTask, settings: MethodSettings, features: bool = False) -> MethodResult:
     """The DAGMM detector with K = number of inlier classes; anomaly score = energy."""
     started = time.perf_counter()
     config = settings.lcvade_config(len(task.class_names), task.bands)
     train_batch = collate(task.train.curves, task.train.periods, config)
-    model = train_dagmm(train_batch, len(task.class_names), config, settings)
+    model = train_dagmm(train_batch, len(task.class_names), config, settings, features)
     fit_s = time.perf_counter() - started
     started = time.perf_counter()
     score = energy_scores(model, collate(task.test.curves, task.test.periods, config))
     broken = ~np.isfinite(score)
     score = np.where(broken, np.finfo(np.float64).max, score)  # undefined energy: anomalous
     return MethodResult(
-        "dagmm",
+        "dagmm_f" if features else "dagmm",
         score,
         fit_s,
         time.perf_counter() - started,

@@ -79,7 +79,7 @@ def lcvade_and_combined(task: OutlierTask, settings: MethodSettings) -> list[Met
 
     started = time.perf_counter()
     batch = collate(task.test.curves, task.test.periods, config)
-    test = evaluate_model(model, batch, reconstruction=True)
+    test = evaluate_model(model, batch, reconstruction=True, terms=True)
     score_s = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -89,10 +89,15 @@ def lcvade_and_combined(task: OutlierTask, settings: MethodSettings) -> list[Met
         test.ias, test.reconstruction_per_point, train.ias, train.reconstruction_per_point
     )
     return [
-        MethodResult("lcvade", -test.ias, fit_s, score_s, predicted=test.predicted),
         MethodResult(
-            "combined", combined, fit_s + reference_s, score_s, predicted=test.predicted
+            "lcvade",
+            -test.ias,
+            fit_s,
+            score_s,
+            predicted=test.predicted,
+            details={"score_terms": {k: -v for k, v in (test.terms or {}).items()}},
         ),
+        MethodResult("combined", combined, fit_s + reference_s, score_s, predicted=test.predicted),
     ]
 
 
