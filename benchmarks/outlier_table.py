@@ -44,7 +44,7 @@ LABELS = {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--data", type=Path, help="light-curve table (long format)")
     source.add_argument(
         "--simulate", type=int, metavar="N", help="simulate about N curves per class instead"
@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=Path("outlier-table"))
     parser.add_argument("--results", type=Path, default=None, help="JSON lines of runs")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument(
+        "--report-only", action="store_true", help="print the tables of --results, run nothing"
+    )
     return parser.parse_args(argv)
 
 
@@ -216,15 +219,22 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(methods) - set(METHODS) - set(EXTRA_METHODS))
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; choose from {[*METHODS, *EXTRA_METHODS]}")
-    data = load_data(args)
-    counts = data.class_counts()
-    print(f"{len(data)} curves, classes {counts}; {len(data.rejections)} rejected")
-    outliers = sorted(counts) if args.outliers is None else args.outliers.split(",")
-    seeds = [int(s) for s in args.seeds.split(",")]
     results = args.results or args.workdir / "runs.jsonl"
     done = []
     if results.is_file():
         done = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if args.report_only:
+        runs = [r for r in done if r["seed"] in seeds and r["method"] in methods]
+        print(f"{len(runs)} runs in {results}")
+        print_tables(runs, methods, args.markdown)
+        return
+    if args.data is None and args.simulate is None:
+        raise SystemExit("give --data and --objects, or --simulate N")
+    data = load_data(args)
+    counts = data.class_counts()
+    print(f"{len(data)} curves, classes {counts}; {len(data.rejections)} rejected")
+    outliers = sorted(counts) if args.outliers is None else args.outliers.split(",")
     finished = {(r["outlier_class"], r["seed"], r["method"]) for r in done}
     model = {"channels": args.channels, "max_points": args.max_points}
     started = time.perf_counter()

@@ -72,7 +72,7 @@ def fit(
         while state.epoch < epochs:
             model.train()
             batches, noise = epoch_plan(
-                labels, model.config.n_classes, batch_size, seed, state.epoch
+                labels, model.config.n_classes, batch_size, seed, state.epoch, device
             )
             if state.batch > 0 and state.noise_state is not None:
                 noise.set_state(state.noise_state)

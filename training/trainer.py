@@ -79,10 +79,12 @@ def balanced_batches(
         yield rng.permutation(np.asarray(chosen))
 
 
-def epoch_generators(seed: int, epoch: int) -> tuple[np.random.Generator, torch.Generator]:
-    """The batch-order and noise generators of one epoch."""
+def epoch_generators(
+    seed: int, epoch: int, device: torch.device | str = "cpu"
+) -> tuple[np.random.Generator, torch.Generator]:
+    """The batch-order and noise generators of one epoch (the noise one on ``device``)."""
     rng = np.random.default_rng([seed, epoch])
-    noise = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    noise = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
     return rng, noise
 
 
@@ -105,10 +107,15 @@ def make_optimizer(
 
 
 def epoch_plan(
-    labels: np.ndarray, n_classes: int, batch_size: int, seed: int, epoch: int
+    labels: np.ndarray,
+    n_classes: int,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    device: torch.device | str = "cpu",
 ) -> tuple[list[np.ndarray], torch.Generator]:
     """The class-balanced batches of one epoch and its reparameterisation-noise generator."""
-    rng, noise = epoch_generators(seed, epoch)
+    rng, noise = epoch_generators(seed, epoch, device)
     return list(balanced_batches(labels, n_classes, batch_size, rng)), noise
 
 
@@ -147,7 +154,7 @@ def train_epoch(
     """One pass of class-balanced mini-batches; returns the epoch means of the loss terms."""
     model.train()
     batches, noise = epoch_plan(
-        data.labels.numpy(), model.config.n_classes, batch_size, seed, epoch
+        data.labels.numpy(), model.config.n_classes, batch_size, seed, epoch, device
     )
     totals: dict[str, float] = {}
     bar = tqdm(batches, desc=f"epoch {epoch + 1}", unit="batch", disable=not progress, leave=False)

@@ -112,7 +112,7 @@ def mixture_parameters(
     mu = gamma.T @ z / weight[:, None]
     centred = z.unsqueeze(1) - mu.unsqueeze(0)  # (N, K, D)
     cov = torch.einsum("nk,nkd,nke->kde", gamma, centred, centred) / weight[:, None, None]
-    return phi, mu, cov + COVARIANCE_JITTER * torch.eye(z.shape[1], dtype=z.dtype)
+    return phi, mu, cov + COVARIANCE_JITTER * torch.eye(z.shape[1], dtype=z.dtype, device=z.device)
 
 
 def sample_energy(
