@@ -59,7 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--prior-learning-rate", type=float, default=1e-2)
+    parser.add_argument("--feature-prior-learning-rate", type=float, default=1e-2)
     parser.add_argument("--channels", type=int, default=16, help="C (the thesis uses 72)")
     parser.add_argument("--max-points", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
                 epochs=args.epochs,
                 batch_size=args.batch_size,
                 learning_rate=args.learning_rate,
-                prior_learning_rate=args.prior_learning_rate,
+                feature_prior_learning_rate=args.feature_prior_learning_rate,
                 seed=seed,
                 model=model,
             )

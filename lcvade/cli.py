@@ -38,8 +38,10 @@ def info(
 
 def _register_commands() -> None:
     """Mount the commands defined in the other packages."""
+    from lcvade.cli_simulate import simulate_command
     from training.commands import evaluate_command, train_command
 
+    app.command("simulate")(simulate_command)
     app.command("train")(train_command)
     app.command("evaluate")(evaluate_command)
 

@@ -91,8 +91,9 @@ def test_unimodal_score_is_the_prior_likelihood_of_the_code(task):
     with torch.no_grad():
         _, logvar = model.encode(batch)
         ias = model.score(batch).ias
-    # with one component q(y|z,f) = 1, so IAS = E_q[log p(z)] + h_q(z|x) (eq. 9.12)
-    expected = (ias - gaussian_entropy(logvar)).double().numpy()
+        log_pf = model.prior.log_pf(model.standardize(batch.features))[:, 0]
+    # with one component q(y|z,f) = 1, so IAS_f = E_q[log p(z)] + log p(f) + h_q(z|x)
+    expected = (ias - gaussian_entropy(logvar) - log_pf).double().numpy()
     assert np.allclose(prior_log_likelihood(model, batch), expected, atol=1e-4)
 
 

@@ -20,7 +20,7 @@ from training.config import build_config
 from training.fitting import fit
 from training.job import run_training
 from training.resume import CheckpointStore, optimizer_from_tensors, optimizer_to_tensors
-from training.trainer import TrainingSet, feature_statistics, make_optimizer
+from training.trainer import TrainingSet, make_optimizer
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"channels": 4, "n_reference": 16, "max_points": 60}
@@ -48,7 +48,7 @@ def tiny_training_set(n_per_class: int = 8):
     torch.manual_seed(0)
     model = LCVaDE(config)
     data = TrainingSet.build(model, curves, [c.period for c in curves], labels)
-    model.set_feature_statistics(*feature_statistics(data.batch.features))
+    model.prepare_for_training(data.batch.features, data.labels)
     return model, data
 
 
@@ -61,7 +61,7 @@ def test_optimizer_state_round_trips_through_safetensors(tmp_path):
     optimizer = make_optimizer(model)
     fit(model, data, optimizer, epochs=1, batch_size=6, seed=0)
     tensors, groups = optimizer_to_tensors(optimizer)
-    assert {g["lr"] for g in groups} == {1e-3, 1e-2}  # networks and prior
+    assert [g["lr"] for g in groups] == [1e-3, 1e-2]  # networks, then p(f|y)
     fresh = make_optimizer(model)
     optimizer_from_tensors(fresh, tensors, groups)
     before, after = optimizer.state_dict(), fresh.state_dict()

@@ -32,8 +32,8 @@ def train_command(
     epochs: int | None = typer.Option(None, "--epochs", help="passes over the data [30]"),
     batch_size: int | None = typer.Option(None, "--batch-size", help="curves per batch [64]"),
     learning_rate: float | None = typer.Option(None, "--learning-rate", help="Adam rate [1e-3]"),
-    prior_learning_rate: float | None = typer.Option(
-        None, "--prior-learning-rate", help="Adam rate of the mixture prior [1e-2]"
+    feature_prior_learning_rate: float | None = typer.Option(
+        None, "--feature-prior-learning-rate", help="Adam rate of p(f|y) [1e-2]"
     ),
     seed: int | None = typer.Option(None, "--seed", help="seed of split, weights, batches [0]"),
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N [auto]"),
@@ -80,7 +80,7 @@ def train_command(
         "epochs": epochs,
         "batch_size": batch_size,
         "learning_rate": learning_rate,
-        "prior_learning_rate": prior_learning_rate,
+        "feature_prior_learning_rate": feature_prior_learning_rate,
         "seed": seed,
         "device": device,
         "threads": threads,

@@ -14,8 +14,8 @@ The model's hyper-parameters (any field of :class:`~lcvade.config.LCVaDEConfig` 
     max_points = 200
 
 Optimisation follows section 9.5.2 (Adam, beta = (0.9, 0.999), learning rate 1e-3); the
-mixture prior's parameters get their own, larger rate (``prior_learning_rate``, the eta_p of
-the thesis' Algorithm 1), without which q(y|z,f) learns far too slowly.
+feature prior p(f|y) gets its own, larger rate (``feature_prior_learning_rate``, cf. the
+prior rate eta_p of the thesis' Algorithm 1).
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ class TrainConfig(BaseModel):
     epochs: int = Field(default=30, ge=1, description="passes over the training set")
     batch_size: int = Field(default=64, ge=2, description="curves per class-balanced batch")
     learning_rate: float = Field(default=1e-3, gt=0, description="Adam rate of the networks")
-    prior_learning_rate: float = Field(
-        default=1e-2, gt=0, description="Adam rate of the mixture prior p(z|y), p(f|y)"
+    feature_prior_learning_rate: float = Field(
+        default=1e-2, gt=0, description="Adam rate of the feature prior p(f|y)"
     )
     seed: int = Field(default=0, ge=0, description="seed of the split, weights and batches")
     device: str = Field(default="auto", description="'auto', 'cpu', 'cuda' or 'cuda:N'")

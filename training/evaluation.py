@@ -8,8 +8,9 @@ are scored, and the run reports
   (section 9.5.1);
 * the accuracy and confusion matrix of argmax q(y|z,f) on the test inliers;
 * how many test curves the calibrated p-value flags at 0.01;
-* the AUROC of each part of the IAS alone (E_q[log p(z|y)] and h_q(z|x)) and of
-  E_q(y)[log p(f|y)], which the IAS leaves out -- a diagnostic of what separates outliers;
+* the AUROC of each part of the score alone -- E_q[log p(z|y)] and h_q(z|x) of eq. 9.12
+  and the feature term E_q(y)[log p(f|y)] of IAS_f -- a diagnostic of what separates the
+  outliers;
 
 as ``metrics.json`` and a self-contained ``report.html`` with Figs. 9.5-9.8
 (:mod:`training.report`).  A model trained on every class can be evaluated against a class

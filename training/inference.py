@@ -46,10 +46,10 @@ def evaluate_model(
 ) -> ModelOutputs:
     """IAS, log q(y|z,f) and optionally the mean reconstruction log-likelihood per point.
 
-    ``terms=True`` also returns, per curve, the two parts of the IAS (eq. 9.12),
-    ``expected_log_pz`` = sum_k q(y=k|z,f) E_q(z|x)[log p(z|y=k)] and ``entropy_z`` =
-    h_q(z|x), and ``expected_log_pf`` = sum_k q(y=k|z,f) log p(f|y=k), which the IAS leaves
-    out -- to see which part separates outliers.
+    ``terms=True`` also returns, per curve, the parts of the score (:mod:`lcvade.ias`):
+    ``expected_log_pz`` = sum_k q(y=k|z,f) E_q(z|x)[log p(z|y=k)], ``entropy_z`` = h_q(z|x)
+    (the two of eq. 9.12) and ``expected_log_pf`` = sum_k q(y=k|z,f) log p(f|y=k) (the
+    feature term of IAS_f) -- to see which part separates the outliers.
     """
     model.eval()
     device = model_device(model)

@@ -35,7 +35,7 @@ from training.inference import evaluate_model
 from training.interrupt import StopRequest
 from training.resume import CheckpointStore, LoopState, ResumeError
 from training.split import OutlierSplit, outlier_split
-from training.trainer import TrainingSet, feature_statistics, make_optimizer
+from training.trainer import TrainingSet, make_optimizer
 
 CONFIG_COPY = "train_config.toml"
 HISTORY_TERMS = ("loss", "reconstruction", "expected_log_pz", "entropy_z", "label_cross_entropy")
@@ -148,9 +148,9 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
     train_set = TrainingSet.build(
         model, train.curves, train.periods, [label_index[y] for y in train.labels]
     )
-    model.set_feature_statistics(*feature_statistics(train_set.batch.features))
+    model.prepare_for_training(train_set.batch.features, train_set.labels)
     model.to(device)
-    optimizer = make_optimizer(model, config.learning_rate, config.prior_learning_rate)
+    optimizer = make_optimizer(model, config.learning_rate, config.feature_prior_learning_rate)
     state = LoopState(seed=config.seed, config_digest=config.identity_digest())
     if config.resume:
         state = store.load(model, optimizer)
@@ -231,7 +231,7 @@ def training_record(
         "epochs": state.epoch,
         "batch_size": config.batch_size,
         "learning_rate": config.learning_rate,
-        "prior_learning_rate": config.prior_learning_rate,
+        "feature_prior_learning_rate": config.feature_prior_learning_rate,
         "min_points": config.min_points,
         "history": [
             {k: round(v, 4) for k, v in epoch.items() if k in HISTORY_TERMS}

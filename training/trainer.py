@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from lcvade.batching import CurveBatch, collate
@@ -38,16 +37,6 @@ class TrainingSet:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def feature_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and standard deviation of each feature over the training set, ignoring NaNs."""
-    valid = ~torch.isnan(features)
-    count = valid.sum(0).clamp_min(1)
-    filled = torch.where(valid, features, torch.zeros_like(features))
-    mean = filled.sum(0) / count
-    var = torch.where(valid, (features - mean).square(), torch.zeros_like(features)).sum(0) / count
-    return mean, var.sqrt().clamp_min(1e-6)
 
 
 def balanced_batches(
@@ -89,20 +78,15 @@ def epoch_generators(
 
 
 def make_optimizer(
-    model: nn.Module, learning_rate: float = 1e-3, prior_learning_rate: float = 1e-2
+    model: LCVaDE, learning_rate: float = 1e-3, feature_prior_learning_rate: float = 1e-2
 ) -> torch.optim.Adam:
-    """Adam (beta = (0.9, 0.999), section 9.5.2) with two parameter groups.
+    """Adam (beta = (0.9, 0.999), section 9.5.2) over the model's parameter groups.
 
-    The mixture prior p(z|y), p(f|y) -- ``model.prior`` when the model has one -- learns at
-    ``prior_learning_rate`` (the eta_p of Algorithm 1); every other parameter at
-    ``learning_rate``.
+    p(f|y) learns at ``feature_prior_learning_rate`` (cf. the prior rate eta_p of
+    Algorithm 1), everything else at ``learning_rate``
+    (:meth:`lcvade.model.LCVaDE.parameter_groups`).
     """
-    prior = getattr(model, "prior", None)
-    prior_ids = {id(p) for p in prior.parameters()} if prior is not None else set()
-    rest = [p for p in model.parameters() if id(p) not in prior_ids]
-    groups = [{"params": rest, "lr": learning_rate}]
-    if prior is not None:
-        groups.append({"params": list(prior.parameters()), "lr": prior_learning_rate})
+    groups = model.parameter_groups(learning_rate, feature_prior_learning_rate)
     return torch.optim.Adam(groups, lr=learning_rate, betas=(0.9, 0.999))
 
 

@@ -41,7 +41,6 @@ from lcvade.decoder import InductionDecoder, KernelHead
 from lcvade.encoder import Encoder
 from lcvade.gaussian_process import gp_predict
 from training.baselines.protocol import MethodResult, MethodSettings, OutlierTask
-from training.trainer import feature_statistics
 
 # The mixture is re-estimated from every batch, so a batch must hold many curves per component
 # (Zong et al. use 1024); smaller batches make the covariances singular.
@@ -147,9 +146,9 @@ def train_dagmm(
     """Train on the (unlabelled) training curves and fit the final mixture."""
     torch.manual_seed(settings.seed)
     model = DAGMM(config, n_components, features=features)
-    mean, std = feature_statistics(batch.features)
-    model.feature_mean.copy_(mean)
-    model.feature_std.copy_(std)
+    features = batch.features.double().numpy()
+    model.feature_mean.copy_(torch.as_tensor(np.nanmean(features, axis=0)))
+    model.feature_std.copy_(torch.as_tensor(np.nanstd(features, axis=0)).clamp_min(1e-6))
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     n = len(batch)
     size = min(max(settings.batch_size, BATCH_SIZE), n)

@@ -28,7 +28,7 @@ from training.baselines.protocol import MethodResult, MethodSettings, OutlierTas
 from training.data import LabelledCurves
 from training.fitting import fit
 from training.inference import evaluate_model
-from training.trainer import TrainingSet, feature_statistics, make_optimizer
+from training.trainer import TrainingSet, make_optimizer
 
 
 def train_model(
@@ -38,8 +38,8 @@ def train_model(
     torch.manual_seed(settings.seed)
     model = LCVaDE(config)
     data = TrainingSet.build(model, curves.curves, curves.periods, labels)
-    model.set_feature_statistics(*feature_statistics(data.batch.features))
-    optimizer = make_optimizer(model, settings.learning_rate, settings.prior_learning_rate)
+    model.prepare_for_training(data.batch.features, data.labels)
+    optimizer = make_optimizer(model, settings.learning_rate, settings.feature_prior_learning_rate)
     fit(
         model,
         data,

@@ -57,7 +57,7 @@ class MethodSettings:
     epochs: int = 20
     batch_size: int = 64
     learning_rate: float = 1e-3
-    prior_learning_rate: float = 1e-2
+    feature_prior_learning_rate: float = 1e-2
     seed: int = 0
     model: dict[str, Any] = field(default_factory=dict)
 
