@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     result = run_training(config, argv=["python", "benchmarks/train_default.py", *sys.argv[1:]])
     print(
-        f"training: {result.wall_time_s:.0f} s in all ({result.fit_time_s:.0f} s of epochs), "
-        f"training accuracy {result.train_accuracy:.4f}"
+        f"training: {result.wall_time_s:.0f} s wall in all ({result.fit_time_s:.0f} s of "
+        f"epochs), {result.cpu_time_s:.0f} s CPU; training accuracy {result.train_accuracy:.4f}"
     )
     report = run_evaluation(out, data, table, out=args.workdir / "evaluation", progress=True)
     metrics = report.metrics
@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
             "command": "python benchmarks/train_default.py " + " ".join(sys.argv[1:]),
             "simulate_s": round(simulate_s, 1),
             "train_wall_s": round(result.wall_time_s, 1),
+            "train_cpu_s": round(result.cpu_time_s, 1),
             "metrics": metrics | {"model": "default"},
         }
         (BUNDLE / "evaluation.json").write_text(json.dumps(summary, indent=2) + "\n")

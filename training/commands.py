@@ -108,6 +108,13 @@ def train_command(
     except TrainingInterrupted as exc:
         typer.echo(f"interrupted: {exc}", err=True)
         raise typer.Exit(INTERRUPTED_EXIT_CODE) from exc
+    except KeyboardInterrupt as exc:
+        typer.echo(
+            "interrupted. Searched periods are cached; if OUT/checkpoint exists, add --resume "
+            "to continue from it, otherwise run the same command again",
+            err=True,
+        )
+        raise typer.Exit(INTERRUPTED_EXIT_CODE) from exc
     except (
         ConfigError,
         TableError,

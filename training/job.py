@@ -54,6 +54,7 @@ class TrainingResult:
     train_accuracy: float
     wall_time_s: float
     fit_time_s: float
+    cpu_time_s: float
     split: OutlierSplit
     data: LabelledCurves
     history: list[dict[str, float]]
@@ -122,6 +123,7 @@ def run_training(config: TrainConfig, argv: list[str] | None = None) -> Training
 
 def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult:
     started = time.perf_counter()
+    cpu_started = time.process_time()
     if config.data is None or config.objects is None:
         raise ConfigError("give both --data (light curves) and --objects (labels)")
     outlier, classes = config.outlier_class, config.classes
@@ -182,6 +184,9 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
     wall = time.perf_counter() - started
     training = training_record(config, argv, data, split, outcome.state, accuracy, wall)
     training["device"] = str(device)
+    # CPU seconds of this process (this invocation only): with one thread, about what the
+    # run takes on an idle machine, however busy this one was
+    training["cpu_time_s"] = round(time.process_time() - cpu_started, 1)
     save_model(
         model.cpu(),
         config.out,
@@ -198,6 +203,7 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
         train_accuracy=accuracy,
         wall_time_s=wall,
         fit_time_s=outcome.state.elapsed_s,
+        cpu_time_s=training["cpu_time_s"],
         split=split,
         data=data,
         history=outcome.state.history,
