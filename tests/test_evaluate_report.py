@@ -157,9 +157,11 @@ def test_a_model_of_every_class_is_evaluated_against_an_unseen_class(tmp_path, r
     metrics = report.metrics
     assert metrics["n_train"] == sum(record["split"]["train_counts"].values())
     assert metrics["n_test_outliers"] == 16 and metrics["n_test_inliers"] == 16
+    assert metrics["split_matches_training"] is True
     only_inliers = run_evaluation(out, data, objects, out=tmp_path / "ev2", examples=1).metrics
     assert only_inliers["auroc"] is None and only_inliers["accuracy"] is not None
     assert only_inliers["n_test_inliers"] == 16 and only_inliers["n_test_outliers"] == 0
+    assert only_inliers["split_matches_training"] is True
 
 
 def test_command_line_mistakes_are_explained(runner, tmp_path):

@@ -42,7 +42,7 @@ from training.report import (
     roc_pr_curves,
     to_png,
 )
-from training.split import OutlierSplit, add_unseen_outliers, outlier_split
+from training.split import OutlierSplit, add_unseen_outliers, id_set_digest, outlier_split
 
 P_VALUE_LEVEL = 0.01
 
@@ -131,12 +131,11 @@ def run_evaluation(
     )
     labelled, split = rebuild_split(labelled, class_names, record, outlier_class)
     recorded_digest = record.get("split", {}).get("test_ids_sha256")
-    rebuilt = split if record.get("outlier_class") is not None else None
     same_split = None
-    if rebuilt is not None and recorded_digest:
-        same_split = rebuilt.describe(labelled.ids, labelled.labels)["test_ids_sha256"] == (
-            recorded_digest
-        )
+    if recorded_digest:  # the training run's test objects (inliers only for an unseen class)
+        known = ~split.test_is_outlier | (record.get("outlier_class") is not None)
+        test_ids = labelled.ids[split.test[known]]
+        same_split = id_set_digest(test_ids) == recorded_digest
 
     test = labelled.subset(split.test)
     batch = collate(test.curves, test.periods, manifest.config)
