@@ -103,8 +103,13 @@ def save_model(
     version: str = "1",
     calibration: IASCalibration | None = None,
     training: dict[str, Any] | None = None,
+    weights_dtype: torch.dtype | None = None,
 ) -> Path:
-    """Write ``model`` to ``directory`` (created if needed); both files are replaced atomically."""
+    """Write ``model`` to ``directory`` (created if needed); both files are replaced atomically.
+
+    ``weights_dtype`` (e.g. ``torch.float16``) stores the floating-point weights in a smaller
+    type; :func:`load_model` casts them back into the float32 model.
+    """
     config = model.config
     if len(class_names) != config.n_classes:
         raise CheckpointError(
@@ -113,6 +118,10 @@ def save_model(
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    if weights_dtype is not None:
+        tensors = {
+            k: v.to(weights_dtype) if v.is_floating_point() else v for k, v in tensors.items()
+        }
     if calibration is not None:
         tensors[CALIBRATION_KEY] = torch.from_numpy(calibration.values.copy())
     weights = out / WEIGHTS_FILE

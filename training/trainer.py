@@ -68,11 +68,59 @@ def balanced_batches(
         yield rng.permutation(np.asarray(chosen))
 
 
-def epoch_generators(seed: int, epoch: int) -> tuple[np.random.Generator, torch.Generator]:
-    """The batch-order and noise generators of one epoch."""
+def epoch_generators(
+    seed: int, epoch: int, device: torch.device | str = "cpu"
+) -> tuple[np.random.Generator, torch.Generator]:
+    """The batch-order and noise generators of one epoch (the noise one on ``device``)."""
     rng = np.random.default_rng([seed, epoch])
-    noise = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    noise = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
     return rng, noise
+
+
+def make_optimizer(
+    model: LCVaDE, learning_rate: float = 1e-3, feature_prior_learning_rate: float = 1e-2
+) -> torch.optim.Adam:
+    """Adam (beta = (0.9, 0.999), section 9.5.2) over the model's parameter groups.
+
+    p(f|y) learns at ``feature_prior_learning_rate`` (cf. the prior rate eta_p of
+    Algorithm 1), everything else at ``learning_rate``
+    (:meth:`lcvade.model.LCVaDE.parameter_groups`).
+    """
+    groups = model.parameter_groups(learning_rate, feature_prior_learning_rate)
+    return torch.optim.Adam(groups, lr=learning_rate, betas=(0.9, 0.999))
+
+
+def epoch_plan(
+    labels: np.ndarray,
+    n_classes: int,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    device: torch.device | str = "cpu",
+) -> tuple[list[np.ndarray], torch.Generator]:
+    """The class-balanced batches of one epoch and its reparameterisation-noise generator."""
+    rng, noise = epoch_generators(seed, epoch, device)
+    return list(balanced_batches(labels, n_classes, batch_size, rng)), noise
+
+
+def train_step(
+    model: LCVaDE,
+    data: TrainingSet,
+    optimizer: torch.optim.Optimizer,
+    index: np.ndarray,
+    noise: torch.Generator,
+    device: torch.device | str = "cpu",
+) -> dict[str, float]:
+    """One Adam step on the loss of eq. 9.8 over the curves ``index``; the batch means."""
+    idx = torch.from_numpy(np.asarray(index))
+    batch = data.batch.select(idx).to(device)
+    target = data.labels[idx].to(device)
+    terms = model.loss(batch, target, sample=True, generator=noise)
+    loss = terms.total.mean()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return terms.summary()
 
 
 def train_epoch(
@@ -89,21 +137,13 @@ def train_epoch(
 ) -> dict[str, float]:
     """One pass of class-balanced mini-batches; returns the epoch means of the loss terms."""
     model.train()
-    rng, noise = epoch_generators(seed, epoch)
-    labels = data.labels.numpy()
-    batches = list(balanced_batches(labels, model.config.n_classes, batch_size, rng))
+    batches, noise = epoch_plan(
+        data.labels.numpy(), model.config.n_classes, batch_size, seed, epoch, device
+    )
     totals: dict[str, float] = {}
     bar = tqdm(batches, desc=f"epoch {epoch + 1}", unit="batch", disable=not progress, leave=False)
     for index in bar:
-        idx = torch.from_numpy(index)
-        batch = data.batch.select(idx).to(device)
-        target = data.labels[idx].to(device)
-        terms = model.loss(batch, target, sample=True, generator=noise)
-        loss = terms.total.mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        summary = terms.summary()
+        summary = train_step(model, data, optimizer, index, noise, device)
         for key, value in summary.items():
             totals[key] = totals.get(key, 0.0) + value
         bar.set_postfix(loss=f"{summary['loss']:.1f}", rec=f"{summary['reconstruction']:.1f}")
@@ -116,10 +156,11 @@ def train_epoch(
 def evaluate_accuracy(model: LCVaDE, data: TrainingSet, batch_size: int = 512) -> float:
     """Accuracy of argmax q(y|z,f) (z at the mean of q(z|x,t)) on ``data``."""
     model.eval()
+    device = next(model.parameters()).device
     hits = 0
     for start in range(0, len(data), batch_size):
-        part = data.batch.select(slice(start, start + batch_size))
+        part = data.batch.select(slice(start, start + batch_size)).to(device)
         scores = model.score(part)
-        predicted = scores.log_q_y.argmax(-1)
+        predicted = scores.log_q_y.argmax(-1).cpu()
         hits += int((predicted == data.labels[start : start + batch_size]).sum())
     return hits / max(len(data), 1)

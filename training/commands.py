@@ -1,0 +1,178 @@
+"""The ``lcvade train`` and ``lcvade evaluate`` commands.
+
+Flags mirror the TOML keys of :class:`training.config.TrainConfig` (``--batch-size`` sets
+``batch_size``); a flag overrides the file given with ``--config``.  Heavy modules are
+imported inside the command bodies so that ``lcvade --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+USER_ERROR_EXIT_CODE = 2
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(USER_ERROR_EXIT_CODE)
+
+
+def train_command(
+    data: Path | None = typer.Option(None, "--data", help="light-curve table (long format)"),
+    objects: Path | None = typer.Option(None, "--objects", help="object table with labels"),
+    outlier_class: str | None = typer.Option(
+        None, "--outlier-class", help="hold this class out of training (section 9.2)"
+    ),
+    classes: str | None = typer.Option(
+        None, "--classes", help="comma-separated labels to use (default: all)"
+    ),
+    epochs: int | None = typer.Option(None, "--epochs", help="passes over the data [30]"),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="curves per batch [64]"),
+    learning_rate: float | None = typer.Option(None, "--learning-rate", help="Adam rate [1e-3]"),
+    feature_prior_learning_rate: float | None = typer.Option(
+        None, "--feature-prior-learning-rate", help="Adam rate of p(f|y) [1e-2]"
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="seed of split, weights, batches [0]"),
+    device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N [auto]"),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads of torch [1]"),
+    out: Path | None = typer.Option(None, "--out", help="output model directory"),
+    name: str | None = typer.Option(None, "--name", help="model name in the manifest"),
+    version: str | None = typer.Option(None, "--version", help="model version in the manifest"),
+    description: str | None = typer.Option(
+        None, "--description", help="where the data come from (kept in the manifest)"
+    ),
+    weights_dtype: str | None = typer.Option(
+        None, "--weights-dtype", help="float32 or float16 (half the file size) [float32]"
+    ),
+    min_points: int | None = typer.Option(None, "--min-points", help="points per band [10]"),
+    period_cache: Path | None = typer.Option(
+        None, "--period-cache", help="Parquet cache of searched periods"
+    ),
+    channels: int | None = typer.Option(None, "--channels", help="C; blocks are 4C wide [72]"),
+    z_rep: int | None = typer.Option(None, "--z-rep", help="dimensions of z_rep [10]"),
+    z_kernel: int | None = typer.Option(None, "--z-kernel", help="dimensions of z_kernel [2]"),
+    max_points: int | None = typer.Option(None, "--max-points", help="points kept per curve"),
+    model_option: list[str] | None = typer.Option(
+        None, "--model-option", help="any LC-VaDE hyper-parameter, KEY=VALUE (repeatable)"
+    ),
+    config: Path | None = typer.Option(None, "--config", help="TOML file with these options"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint"),
+    no_progress: bool = typer.Option(False, "--no-progress", help="hide the progress bar"),
+) -> None:
+    """Train an LC-VaDE model on labelled light curves (the offline retraining job)."""
+    from lcvade.checkpoint import CheckpointError
+    from lcvade.lightcurve import LightCurveError
+    from lcvade.tables import TableError
+    from training.config import ConfigError, build_config, parse_model_options
+    from training.interrupt import INTERRUPTED_EXIT_CODE
+    from training.job import TrainingInterrupted, run_training
+    from training.resume import ResumeError
+    from training.split import SplitError
+
+    overrides = {
+        "data": data,
+        "objects": objects,
+        "outlier_class": outlier_class,
+        "classes": None if classes is None else [c.strip() for c in classes.split(",") if c],
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "feature_prior_learning_rate": feature_prior_learning_rate,
+        "seed": seed,
+        "device": device,
+        "threads": threads,
+        "out": out,
+        "name": name,
+        "version": version,
+        "description": description,
+        "weights_dtype": weights_dtype,
+        "min_points": min_points,
+        "period_cache": period_cache,
+        "resume": resume or None,
+        "progress": False if no_progress else None,
+    }
+    try:
+        model = parse_model_options(model_option or [])
+        flags = {
+            "channels": channels,
+            "z_rep": z_rep,
+            "z_kernel": z_kernel,
+            "max_points": max_points,
+        }
+        model |= {k: v for k, v in flags.items() if v is not None}
+        settings = build_config(config, overrides, model)
+        result = run_training(settings, argv=list(sys.argv))
+    except TrainingInterrupted as exc:
+        typer.echo(f"interrupted: {exc}", err=True)
+        raise typer.Exit(INTERRUPTED_EXIT_CODE) from exc
+    except KeyboardInterrupt as exc:
+        typer.echo(
+            "interrupted. Searched periods are cached; if OUT/checkpoint exists, add --resume "
+            "to continue from it, otherwise run the same command again",
+            err=True,
+        )
+        raise typer.Exit(INTERRUPTED_EXIT_CODE) from exc
+    except (
+        ConfigError,
+        TableError,
+        SplitError,
+        ResumeError,
+        CheckpointError,
+        LightCurveError,
+    ) as exc:
+        raise _fail(exc) from exc
+    typer.echo(
+        f"model written to {result.model_dir} ({len(result.class_names)} classes: "
+        f"{', '.join(result.class_names)}); {len(result.split.train)} training curves, "
+        f"training accuracy {result.train_accuracy:.3f}; fit {result.fit_time_s:.0f} s, "
+        f"total {result.wall_time_s:.0f} s"
+    )
+
+
+def evaluate_command(
+    model: str = typer.Option(..., "--model", help="model directory or bundled model name"),
+    data: Path = typer.Option(..., "--data", help="light-curve table (long format)"),
+    objects: Path = typer.Option(..., "--objects", help="object table with labels"),
+    outlier_class: str | None = typer.Option(
+        None, "--outlier-class", help="outlier class (default: the one the model held out)"
+    ),
+    out: Path | None = typer.Option(None, "--out", help="report directory [MODEL/evaluation]"),
+    period_cache: Path | None = typer.Option(
+        None, "--period-cache", help="Parquet cache of searched periods"
+    ),
+    examples: int = typer.Option(4, "--examples", help="curves per row of the IAS figure"),
+    no_progress: bool = typer.Option(False, "--no-progress", help="hide progress bars"),
+) -> None:
+    """Rebuild the model's section 9.2 split and report AUROC, AUPR and accuracy."""
+    from lcvade.checkpoint import CheckpointError
+    from lcvade.tables import TableError
+    from training.evaluation import EvaluationError, run_evaluation
+    from training.split import SplitError
+
+    try:
+        report = run_evaluation(
+            model,
+            data,
+            objects,
+            outlier_class=outlier_class,
+            out=out,
+            period_cache=period_cache,
+            examples=examples,
+            progress=not no_progress,
+        )
+    except (CheckpointError, TableError, SplitError, EvaluationError) as exc:
+        raise _fail(exc) from exc
+    metrics = report.metrics
+
+    def fmt(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    typer.echo(
+        f"outlier class {metrics['outlier_class']}: AUROC {fmt(metrics['auroc'])}, "
+        f"AUPR {fmt(metrics['aupr'])}; inlier accuracy {fmt(metrics['accuracy'])} "
+        f"on {metrics['n_test_inliers']} test inliers"
+    )
+    typer.echo(f"metrics: {report.metrics_path}\nreport:  {report.html_path}")

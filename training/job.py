@@ -1,0 +1,252 @@
+"""The offline training job behind ``lcvade train``.
+
+1. read the two tables and resolve every period (searched ones are cached);
+2. split them with the outlier-class protocol of section 9.2 (:mod:`training.split`) and
+   keep the training inliers;
+3. build LC-VaDE with the run's hyper-parameters (seeded), store the training set's feature
+   statistics in it, and train with class-balanced batches (p(y) uniform, section 9.4.2)
+   and Adam, checkpointing every epoch (:mod:`training.fitting`);
+4. calibrate: the sorted IAS of the training inliers (eval mode), so that any new score gets
+   a percentile and a one-sided p-value (:class:`lcvade.calibration.IASCalibration`);
+5. write the model directory that :func:`lcvade.load` reads, with the class names, feature
+   statistics, calibration and a ``training`` record (seed, data digest, command line,
+   split, epochs, wall time, configuration) in its manifest.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lcvade.calibration import IASCalibration
+from lcvade.checkpoint import MANIFEST_FILE, save_model
+from lcvade.model import LCVaDE
+from lcvade.scorer import resolve_device
+from training.config import ConfigError, TrainConfig, equivalent_command, to_toml
+from training.data import LabelledCurves, load_labelled
+from training.fitting import fit
+from training.inference import evaluate_model
+from training.interrupt import StopRequest
+from training.resume import CheckpointStore, LoopState, ResumeError
+from training.split import OutlierSplit, outlier_split
+from training.trainer import TrainingSet, make_optimizer
+
+CONFIG_COPY = "train_config.toml"
+HISTORY_TERMS = ("loss", "reconstruction", "expected_log_pz", "entropy_z", "label_cross_entropy")
+
+
+class TrainingInterrupted(Exception):
+    """The run stopped on request after saving a checkpoint; ``--resume`` continues it."""
+
+
+@dataclass
+class TrainingResult:
+    """What a finished run produced."""
+
+    model_dir: Path
+    class_names: list[str]
+    train_accuracy: float
+    wall_time_s: float
+    fit_time_s: float
+    cpu_time_s: float
+    split: OutlierSplit
+    data: LabelledCurves
+    history: list[dict[str, float]]
+
+
+def check_output(config: TrainConfig) -> CheckpointStore:
+    """Refuse to overwrite another run's output unless resuming it."""
+    store = CheckpointStore(config.out)
+    if config.resume:
+        state = store.read_state()
+        if state.config_digest != config.identity_digest():
+            raise ResumeError(
+                f"the checkpoint in {config.out} was made with a different configuration; "
+                f"resume with the same options (see {config.out / CONFIG_COPY}) or start a new "
+                "run in another --out directory"
+            )
+        return store
+    if store.exists() or (config.out / MANIFEST_FILE).exists():
+        raise ResumeError(
+            f"{config.out} already holds a training run; pass --resume to continue it or "
+            "choose another --out directory"
+        )
+    return store
+
+
+def training_classes(data: LabelledCurves, config: TrainConfig) -> list[str]:
+    """The sorted inlier class names (every class but the outlier)."""
+    names = sorted(data.class_counts())
+    if config.outlier_class is not None and config.outlier_class not in names:
+        raise ConfigError(
+            f"outlier class {config.outlier_class!r} is not among the classes used {names}"
+        )
+    return [n for n in names if n != config.outlier_class]
+
+
+def build_model(config: TrainConfig, class_names: list[str], bands: list[str] | None) -> LCVaDE:
+    """A freshly initialised LC-VaDE, seeded with the run's seed."""
+    torch.manual_seed(config.seed)
+    return LCVaDE(config.model_config_for(len(class_names), bands))
+
+
+@torch.no_grad()
+def round_weights(model: LCVaDE, dtype: torch.dtype) -> None:
+    """Round every floating-point weight through ``dtype``, as the saved file will hold it."""
+    for tensor in model.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.copy_(tensor.to(dtype).to(tensor.dtype))
+
+
+def calibrate(model: LCVaDE, data: TrainingSet) -> tuple[IASCalibration, float]:
+    """The IAS calibration of the training inliers and their classification accuracy."""
+    outputs = evaluate_model(model, data.batch)
+    accuracy = float(np.mean(outputs.predicted == data.labels.numpy()))
+    return IASCalibration(outputs.ias), accuracy
+
+
+def run_training(config: TrainConfig, argv: list[str] | None = None) -> TrainingResult:
+    """Run (or resume) the job described by ``config``; see the module docstring."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        return _run_training(config, argv)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult:
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    if config.data is None or config.objects is None:
+        raise ConfigError("give both --data (light curves) and --objects (labels)")
+    outlier, classes = config.outlier_class, config.classes
+    if classes is not None and outlier is not None and outlier not in classes:
+        raise ConfigError(f"--outlier-class {outlier} must be one of --classes {classes}")
+    store = check_output(config)
+    device = resolve_device(config.device)
+    config.out.mkdir(parents=True, exist_ok=True)
+    (config.out / CONFIG_COPY).write_text(to_toml(config), encoding="utf-8")
+
+    data = load_labelled(
+        config.data,
+        config.objects,
+        classes=config.classes,
+        min_points=config.min_points,
+        period_cache=config.cache_path(),
+        progress=config.progress,
+    )
+    class_names = training_classes(data, config)
+    split = outlier_split(data.ids, data.labels, config.outlier_class, config.seed)
+    train = data.subset(split.train)
+    label_index = {name: k for k, name in enumerate(class_names)}
+    model = build_model(config, class_names, data.bands())
+    train_set = TrainingSet.build(
+        model, train.curves, train.periods, [label_index[y] for y in train.labels]
+    )
+    model.prepare_for_training(train_set.batch.features, train_set.labels)
+    model.to(device)
+    optimizer = make_optimizer(model, config.learning_rate, config.feature_prior_learning_rate)
+    state = LoopState(seed=config.seed, config_digest=config.identity_digest())
+    if config.resume:
+        state = store.load(model, optimizer)
+
+    with StopRequest() as stop:
+        outcome = fit(
+            model,
+            train_set,
+            optimizer,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            seed=config.seed,
+            device=device,
+            state=state,
+            store=store,
+            stop=stop,
+            progress=config.progress,
+        )
+    if not outcome.completed:
+        where = f"epoch {outcome.state.epoch + 1}, batch {outcome.state.batch}"
+        raise TrainingInterrupted(
+            f"stopped at {where} of {config.epochs} epochs; checkpoint saved in "
+            f"{store.root}. Continue with the same command plus --resume"
+        )
+
+    dtype = getattr(torch, config.weights_dtype)
+    round_weights(model, dtype)
+    calibration, accuracy = calibrate(model, train_set)
+    wall = time.perf_counter() - started
+    training = training_record(config, argv, data, split, outcome.state, accuracy, wall)
+    training["device"] = str(device)
+    # CPU seconds of this process (this invocation only): with one thread, about what the
+    # run takes on an idle machine, however busy this one was
+    training["cpu_time_s"] = round(time.process_time() - cpu_started, 1)
+    save_model(
+        model.cpu(),
+        config.out,
+        class_names=class_names,
+        name=config.name,
+        version=config.version,
+        calibration=calibration,
+        training=training,
+        weights_dtype=dtype,
+    )
+    return TrainingResult(
+        model_dir=config.out,
+        class_names=class_names,
+        train_accuracy=accuracy,
+        wall_time_s=wall,
+        fit_time_s=outcome.state.elapsed_s,
+        cpu_time_s=training["cpu_time_s"],
+        split=split,
+        data=data,
+        history=outcome.state.history,
+    )
+
+
+def training_record(
+    config: TrainConfig,
+    argv: list[str] | None,
+    data: LabelledCurves,
+    split: OutlierSplit,
+    state: LoopState,
+    train_accuracy: float,
+    wall_time_s: float,
+) -> dict[str, Any]:
+    """The ``training`` dict of the manifest (what reproduces and describes the run)."""
+    sources = {s: data.period_sources.count(s) for s in sorted(set(data.period_sources))}
+    return {
+        "seed": config.seed,
+        "data_digest": data.digest,
+        "data_files": {"data": str(config.data), "objects": str(config.objects)},
+        "data_description": config.description,
+        "command": equivalent_command(config),
+        "argv": argv,
+        "data_classes": data.class_counts(),
+        "outlier_class": config.outlier_class,
+        "classes_used": config.classes,
+        "split": split.describe(data.ids, data.labels),
+        "n_rejected": len(data.rejections),
+        "period_sources": sources,
+        "epochs": state.epoch,
+        "batch_size": config.batch_size,
+        "learning_rate": config.learning_rate,
+        "feature_prior_learning_rate": config.feature_prior_learning_rate,
+        "min_points": config.min_points,
+        "history": [
+            {k: round(v, 4) for k, v in epoch.items() if k in HISTORY_TERMS}
+            for epoch in state.history
+        ],
+        "train_accuracy": train_accuracy,
+        "fit_time_s": round(state.elapsed_s, 1),
+        "wall_time_s": round(wall_time_s, 1),
+        "config": config.identity(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+    }

@@ -1,0 +1,155 @@
+"""The outlier-class protocol of thesis section 9.2.
+
+One class is the outlier (anomaly) class; every other class is an inlier class.
+
+* ``N_anomaly`` is the number of objects of the smallest class of the data set;
+* the test set holds ``N_anomaly`` objects of the outlier class and ``N_anomaly`` inliers
+  drawn with the inlier classes' proportions (largest-remainder rounding, so the counts add
+  up exactly);
+* the training set holds every remaining inlier; outlier objects beyond the ``N_anomaly``
+  tested are used nowhere; there is no validation set.
+
+With no outlier class (a model trained on every class) the test set is the ``N_anomaly``
+inliers alone, for the classification accuracy.  The split depends only on the objects'
+ids and labels and on the seed -- not on the order of the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+class SplitError(ValueError):
+    """The data cannot be split as requested; the message says why."""
+
+
+@dataclass(frozen=True)
+class OutlierSplit:
+    """Indices (into the data's arrays) of the training and test objects."""
+
+    train: np.ndarray
+    test: np.ndarray
+    test_is_outlier: np.ndarray
+    n_anomaly: int
+    outlier_class: str | None
+    inlier_classes: list[str]
+
+    def describe(self, ids: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+        """Counts per class and digests of the id sets, for a model's manifest."""
+
+        def counts(index: np.ndarray) -> dict[str, int]:
+            names, n = np.unique(labels[index].astype(str), return_counts=True)
+            return {str(a): int(b) for a, b in zip(names, n, strict=True)}
+
+        return {
+            "protocol": "thesis section 9.2",
+            "outlier_class": self.outlier_class,
+            "n_anomaly": self.n_anomaly,
+            "train_counts": counts(self.train),
+            "test_counts": counts(self.test),
+            "train_ids_sha256": id_set_digest(ids[self.train]),
+            "test_ids_sha256": id_set_digest(ids[self.test]),
+        }
+
+
+def id_set_digest(ids: np.ndarray) -> str:
+    """SHA-256 of a set of object ids (sorted, newline separated)."""
+    text = "\n".join(sorted(str(i) for i in ids))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _shuffled_members(
+    ids: np.ndarray, labels: np.ndarray, name: str, rng: np.random.Generator
+) -> np.ndarray:
+    members = np.flatnonzero(labels == name)
+    members = members[np.argsort(ids[members].astype(str), kind="stable")]
+    return members[rng.permutation(members.size)]
+
+
+def proportional_quotas(sizes: dict[str, int], total: int) -> dict[str, int]:
+    """Split ``total`` among classes in proportion to ``sizes`` (largest remainder)."""
+    whole = sum(sizes.values())
+    exact = {k: total * v / whole for k, v in sizes.items()}
+    quotas = {k: int(np.floor(v)) for k, v in exact.items()}
+    leftover = total - sum(quotas.values())
+    by_remainder = sorted(sizes, key=lambda k: (-(exact[k] - quotas[k]), k))
+    for k in by_remainder[:leftover]:
+        quotas[k] += 1
+    return quotas
+
+
+def outlier_split(
+    ids: np.ndarray, labels: np.ndarray, outlier_class: str | None, seed: int
+) -> OutlierSplit:
+    """The section 9.2 split of the objects ``ids`` with ``labels`` (see module docstring)."""
+    ids = np.asarray(ids, dtype=object)
+    labels = np.asarray(labels).astype(str)
+    if len(set(ids.tolist())) != ids.size:
+        raise SplitError("object ids must be unique to split the data")
+    names, sizes = np.unique(labels, return_counts=True)
+    counts = {str(a): int(b) for a, b in zip(names, sizes, strict=True)}
+    if outlier_class is not None and outlier_class not in counts:
+        raise SplitError(
+            f"outlier class {outlier_class!r} does not occur in the data; classes are "
+            f"{sorted(counts)}"
+        )
+    inliers = [name for name in sorted(counts) if name != outlier_class]
+    if not inliers:
+        raise SplitError("at least one inlier class is needed besides the outlier class")
+    n_anomaly = min(counts.values())
+    rng = np.random.default_rng(seed)
+    quotas = proportional_quotas({k: counts[k] for k in inliers}, n_anomaly)
+    train, test, outlier_flags = [], [], []
+    for name in sorted(counts):
+        members = _shuffled_members(ids, labels, name, rng)
+        if name == outlier_class:
+            test.append(members[:n_anomaly])
+            outlier_flags.append(np.ones(n_anomaly, dtype=bool))
+            continue
+        quota = quotas[name]
+        if quota >= members.size:
+            raise SplitError(
+                f"class {name!r} has {members.size} objects, all needed for the test set; "
+                "add objects or drop the class"
+            )
+        test.append(members[:quota])
+        outlier_flags.append(np.zeros(quota, dtype=bool))
+        train.append(members[quota:])
+    return OutlierSplit(
+        train=np.sort(np.concatenate(train)),
+        test=np.concatenate(test),
+        test_is_outlier=np.concatenate(outlier_flags),
+        n_anomaly=n_anomaly,
+        outlier_class=outlier_class,
+        inlier_classes=inliers,
+    )
+
+
+def add_unseen_outliers(
+    split: OutlierSplit, ids: np.ndarray, labels: np.ndarray, outlier_class: str, seed: int
+) -> OutlierSplit:
+    """Extend a split without outliers with up to ``N_anomaly`` objects of a class the model
+    never saw, drawn with ``seed``; training and inlier test objects are unchanged."""
+    labels = np.asarray(labels).astype(str)
+    if outlier_class in split.inlier_classes:
+        raise SplitError(
+            f"{outlier_class!r} is one of the model's training classes; it cannot be the "
+            "outlier of this model"
+        )
+    rng = np.random.default_rng([seed, 1])
+    members = _shuffled_members(np.asarray(ids, dtype=object), labels, outlier_class, rng)
+    if members.size == 0:
+        raise SplitError(f"outlier class {outlier_class!r} does not occur in the data")
+    chosen = members[: split.n_anomaly]
+    return OutlierSplit(
+        train=split.train,
+        test=np.concatenate([split.test, chosen]),
+        test_is_outlier=np.concatenate([split.test_is_outlier, np.ones(chosen.size, bool)]),
+        n_anomaly=split.n_anomaly,
+        outlier_class=outlier_class,
+        inlier_classes=split.inlier_classes,
+    )
