@@ -38,6 +38,9 @@ def info(
 
 def _register_commands() -> None:
     """Mount the commands defined in the other packages."""
+    from training.score_cli import score
+
+    app.command("score")(score)
 
 
 def main() -> None:

@@ -166,7 +166,7 @@ class LightCurve:
         for name, count in zip(names, counts, strict=True):
             if count < min_points:
                 raise LightCurveError(
-                    f"band {name!r} has {count} points; at least {min_points} per band are "
+                    f"band {str(name)!r} has {count} points; at least {min_points} per band are "
                     "needed (drop the band or add observations)",
                     field="points",
                 )
