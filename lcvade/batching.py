@@ -73,7 +73,7 @@ def band_channels(curve: LightCurve, config: LCVaDEConfig) -> np.ndarray:
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
         raise LightCurveError(
-            f"band[{i}] = {curve.band[i]!r} is not one of this model's bands {config.bands}",
+            f"band[{i}] = {str(curve.band[i])!r} is not one of this model's bands {config.bands}",
             field="band",
             index=i,
         )

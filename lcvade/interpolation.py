@@ -23,6 +23,8 @@ import torch
 from torch import nn
 
 EPS = 1e-6
+# Added to the squared distance of points a channel must ignore: exp(-alpha * FAR) is 0.
+FAR = 1e6
 
 
 class InterpolationPrediction(nn.Module):
@@ -54,19 +56,23 @@ class InterpolationPrediction(nn.Module):
         mask: torch.Tensor,
     ) -> torch.Tensor:
         """(N, L) inputs -> (N, 3D, R) interpolated channels."""
+        n = phase.shape[0]
         diff = phase.unsqueeze(1) - self.reference[None, :, None]  # (N, R, L)
-        dist2 = (diff - torch.round(diff)).square()
-        channel_band = torch.arange(self.n_channels, device=band.device) // 2
-        member = (band.unsqueeze(1) == channel_band[None, :, None]) & mask.unsqueeze(1)
-        member = member.to(phase.dtype)  # (N, D, L)
+        diff = diff - torch.round(diff)
+        bands = torch.arange(self.n_bands, device=band.device)
+        outside = ~((band.unsqueeze(1) == bands[None, :, None]) & mask.unsqueeze(1))  # (N, B, L)
+        # Squared distances, pushed far away for points outside the channel's band or mask,
+        # so their kernel weights vanish: (N, B, 1, R, L).
+        dist2 = diff.square().unsqueeze(1) + outside.unsqueeze(2).to(diff.dtype) * FAR
+        dist2 = dist2.unsqueeze(2)
+        alpha = self.log_alpha.exp().view(1, self.n_bands, 2, 1, 1)
+        shape = (n, self.n_channels, self.reference.numel(), phase.shape[1])
         x = torch.stack([value, error], dim=1).repeat(1, self.n_bands, 1)  # (N, D, L)
-        alpha = self.log_alpha.exp()[None, :, None, None]
-        d2 = dist2.unsqueeze(1)  # (N, 1, R, L)
 
-        low = torch.exp(-alpha * d2) * member.unsqueeze(2)  # (N, D, R, L)
+        low = torch.exp_(dist2 * -alpha).view(shape)  # (N, D, R, L)
         intensity = low.sum(-1)  # (N, D, R)
         smooth = torch.einsum("ndrl,ndl->ndr", low, x) / (intensity + EPS)
-        high = torch.exp(-self.kappa * alpha * d2) * member.unsqueeze(2)
+        high = torch.exp_(dist2 * (-self.kappa * alpha)).view(shape)
         sharp = torch.einsum("ndrl,ndl->ndr", high, x) / (high.sum(-1) + EPS)
 
         cross = torch.einsum("de,ner->ndr", self.cross, intensity * smooth)
