@@ -112,15 +112,25 @@ def _parquet_dataset(path: Path):
     return ds.dataset(path, format="parquet", partitioning=partitioning)
 
 
+def _is_alias_of(name: object, canonical: list[str]) -> bool:
+    lower = str(name).lower()
+    return any(lower == c or lower in ALIASES.get(c, ()) for c in canonical)
+
+
 def iter_table(
-    path: str | os.PathLike[str], rows: int = 100_000, columns: list[str] | None = None
+    path: str | os.PathLike[str],
+    rows: int = 100_000,
+    columns: list[str] | None = None,
+    only: list[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Read a table file in frames of at most ``rows`` rows, with canonical column names.
 
     CSV and Parquet (a file or a directory of part files, Hive-style ``key=value``
-    sub-directories becoming columns) are streamed, so memory does not grow with the file;
+    sub-directories becoming columns) are streamed, so memory does not grow with the file
+    (a Parquet row group is decoded whole, so it is bounded by the file's row-group size);
     astropy formats (VOTable, FITS, ECSV) are read whole and then sliced.  ``columns``, if
-    given, must all be present in the first frame.
+    given, must all be present in the first frame.  ``only``, if given, names the canonical
+    columns to load (a column under any of its aliases); the others are not parsed.
     """
     p = Path(path)
     if not p.exists():
@@ -131,9 +141,20 @@ def iter_table(
     try:
         if fmt == "csv":
             sep = "\t" if _suffix(p) == ".tsv" else ","
-            frames: Iterator[pd.DataFrame] = iter(pd.read_csv(p, sep=sep, chunksize=rows))
+            usecols = None if only is None else (lambda name: _is_alias_of(name, only))
+            frames: Iterator[pd.DataFrame] = iter(
+                pd.read_csv(p, sep=sep, chunksize=rows, usecols=usecols)
+            )
         elif fmt == "parquet":
-            batches = _parquet_dataset(p).to_batches(batch_size=rows)
+            dataset = _parquet_dataset(p)
+            names = None
+            if only is not None:
+                names = [n for n in dataset.schema.names if _is_alias_of(n, only)]
+            # no read-ahead beyond one batch: memory is set by ``rows`` (and the files' row
+            # groups), not by the size of the input
+            batches = dataset.to_batches(
+                columns=names, batch_size=rows, batch_readahead=1, fragment_readahead=1
+            )
             frames = (batch.to_pandas() for batch in batches)
         else:
             whole = read_table(p)

@@ -16,8 +16,6 @@ from training.score_output import finished_parts, part_path
 
 QUIET = {"progress": False}
 
-pytest_plugins = ["batch_fixtures"]
-
 
 def _objects_of(table: pd.DataFrame) -> set[str]:
     return set(table["object_id"].astype(str))

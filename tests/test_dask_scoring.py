@@ -10,8 +10,6 @@ from typer.testing import CliRunner
 from lcvade.cli import _register_commands, app
 from training.batch_run import ScoreJobConfig, run_scoring
 
-pytest_plugins = ["batch_fixtures"]
-
 
 def _read(path) -> pd.DataFrame:
     return pd.read_parquet(path).sort_values("object_id").reset_index(drop=True)
@@ -156,3 +154,23 @@ def test_cli_reports_user_errors_in_words(single_band_model, tmp_path):
         ],
     )
     assert no_err.exit_code == 2 and "lacks the column(s) ['mag_err']" in no_err.output
+
+
+def test_scheduler_local_starts_its_own_cluster_and_matches(single_band_model, tmp_path):
+    periodic_table(12, seed=33).to_csv(tmp_path / "lc.csv", index=False)
+    runs = {}
+    for scheduler in ("none", "local"):
+        config = ScoreJobConfig(chunk_size=4, scheduler=scheduler, workers=1)
+        parts = []
+        run_scoring(
+            [tmp_path / "lc.csv"],
+            single_band_model,
+            tmp_path / scheduler,
+            config=config,
+            progress=False,
+            on_part=parts.append,
+        )
+        runs[scheduler] = (_read(tmp_path / scheduler), parts)
+    pd.testing.assert_frame_equal(runs["none"][0], runs["local"][0], rtol=1e-6)
+    assert all("worker" in p for p in runs["local"][1])
+    assert not any("worker" in p for p in runs["none"][1])

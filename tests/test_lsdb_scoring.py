@@ -17,8 +17,6 @@ lsdb = pytest.importorskip("lsdb")
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "lsdb_scoring.py"
 
-pytest_plugins = ["batch_fixtures"]
-
 
 @pytest.fixture(scope="module")
 def catalog_tables():

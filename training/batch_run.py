@@ -32,7 +32,6 @@ from tqdm.auto import tqdm
 
 from lcvade.checkpoint import read_manifest
 from lcvade.scorer import Scorer, load, resolve_model_path
-from lcvade.tables import count_table_rows
 from training.batch_curves import BandPolicy, MultiBandPolicy, SparseBandPolicy, UnknownBandPolicy
 from training.batch_inputs import InputSource, discover_inputs, estimate_objects, read_objects
 from training.batch_scoring import Progress, result_schema, score_rows
@@ -84,7 +83,9 @@ class ScoreJobConfig(BaseModel):
         "Dask workers, makes the scores identical to a Dask run's; more threads may change "
         "them in the last float32 digits",
     )
-    staging_buffer_rows: int = Field(default=1_000_000, ge=1000)
+    staging_buffer_rows: int = Field(
+        default=250_000, ge=1000, description="rows read and held at once while staging"
+    )
 
     @property
     def policy(self) -> BandPolicy:
@@ -135,6 +136,7 @@ class RunSummary:
     anomalies: int
     anomaly_rule: dict[str, Any]
     seconds: float
+    staging_seconds: float = 0.0
 
 
 def score_part(
@@ -199,11 +201,11 @@ def _stage(
     bar = tqdm(total=len(sources), unit="input", desc="staging", disable=not progress)
     with bar:
         for source in sources:
-            for frame in source.frames(band_map=config.band_map):
+            for frame in source.frames(config.staging_buffer_rows, config.band_map):
                 writer.add_photometry(frame)
             bar.update(1)
         if objects is not None:
-            for frame in read_objects(objects):
+            for frame in read_objects(objects, config.staging_buffer_rows):
                 writer.add_objects(frame)
     return writer.close()
 
@@ -294,21 +296,26 @@ def run_scoring(
     }
 
     def plan_parts() -> int:
-        estimate = estimate_objects(sources)
+        rows = config.staging_buffer_rows
+        estimate = estimate_objects(sources, rows)
         if objects is not None:
-            estimate = max(estimate, count_table_rows(objects))
+            objects_table = InputSource(Path(objects), "table")
+            estimate = max(estimate, objects_table.estimated_objects(rows))
         return max(1, math.ceil(estimate / config.chunk_size))
 
     scored_rule = anomaly_rule(config.p_value_threshold, None)
     n_parts = _open_run_directory(directory, identity, plan_parts, scored_rule)
     staging = directory / STAGING_DIR
     todo = sorted(set(range(n_parts)) - finished_parts(directory))
+    staging_seconds = 0.0
     if todo:
         note_new_parts(directory, scored_rule)
         (directory / SUCCESS_FILE).unlink(missing_ok=True)
+        staging_started = time.perf_counter()
         staged = staging_summary(staging) or _stage(
             sources, objects, staging, n_parts, config, progress
         )
+        staging_seconds = time.perf_counter() - staging_started
         tasks = [
             PartTask(
                 j,
@@ -359,5 +366,6 @@ def run_scoring(
         parts_scored=len(todo),
         anomaly_rule=rule,
         seconds=seconds,
+        staging_seconds=staging_seconds,
         **totals,
     )

@@ -85,7 +85,7 @@ def dask_client(scheduler: str, workers: int, client: Client | None = None) -> I
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            silence_logs=logging.WARNING,
+            silence_logs=logging.ERROR,
         )
         with cluster, Client(cluster) as local:
             yield local

@@ -4,8 +4,9 @@ Inputs arrive in any order -- the alerts of one object spread over a night's fil
 of a table unsorted -- but a light curve needs all of its object's points at once.  Staging
 is an external hash partition: every row goes to bucket ``hash(object_id) mod K``, so each
 object lies whole in one bucket, and a bucket holds about ``1/K`` of the objects.  Rows are
-buffered up to a fixed number and then written out, one Parquet file per non-empty bucket, so
-memory stays bounded whatever the size of the input; within a bucket the input order is kept.
+buffered up to a fixed number and then appended to the buckets' Parquet files (one row group
+per bucket and flush), so memory stays bounded whatever the size of the input; within a
+bucket the input order is kept.
 
 The hash is pandas' SipHash of the id string with its fixed key, the same in every process
 and on every machine, so the partition -- and hence the run's output parts -- are
@@ -26,8 +27,10 @@ import pyarrow.parquet as pq
 
 from training.photometry_rows import SCHEMA, objects_to_arrow, to_arrow
 
-DEFAULT_BUFFER_ROWS = 1_000_000
+DEFAULT_BUFFER_ROWS = 250_000
 DONE_FILE = "_SUCCESS"
+PHOTOMETRY_FILE = "photometry.parquet"
+OBJECTS_FILE = "objects.parquet"
 
 
 def bucket_of(object_ids: np.ndarray | pd.Series, n_buckets: int) -> np.ndarray:
@@ -45,8 +48,27 @@ def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
 
 
+def _allow_open_files(needed: int) -> None:
+    """Raise the soft limit of open files towards the hard one if ``needed`` exceeds it."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        if target < needed:
+            raise OSError(
+                f"staging {needed - 64} bucket files needs more open files than this system "
+                f"allows ({hard}); use a larger --chunk-size"
+            )
+
+
 class StagingWriter:
-    """Writes photometry and object rows into the buckets of ``directory``."""
+    """Writes photometry and object rows into the buckets of ``directory``.
+
+    Each bucket is one Parquet file per kind of row, kept open and appended one row group
+    per flush, so the number of files does not grow with the input.
+    """
 
     def __init__(
         self,
@@ -59,54 +81,63 @@ class StagingWriter:
         self.directory = Path(directory)
         self.n_buckets = n_buckets
         self.buffer_rows = buffer_rows
-        self._photometry: list[pd.DataFrame] = []
-        self._objects: list[pd.DataFrame] = []
+        self._buffers: dict[str, list[pd.DataFrame]] = {PHOTOMETRY_FILE: [], OBJECTS_FILE: []}
+        self._writers: dict[tuple[str, int], pq.ParquetWriter] = {}
         self._buffered = 0
-        self._flushes = 0
         self.rows = 0
         if self.directory.exists():
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True)
+        _allow_open_files(2 * n_buckets + 64)
 
     def add_photometry(self, frame: pd.DataFrame) -> None:
-        self._add(self._photometry, frame)
+        self._add(PHOTOMETRY_FILE, frame)
 
     def add_objects(self, frame: pd.DataFrame) -> None:
-        self._add(self._objects, frame)
+        self._add(OBJECTS_FILE, frame)
 
-    def _add(self, buffer: list[pd.DataFrame], frame: pd.DataFrame) -> None:
+    def _add(self, kind: str, frame: pd.DataFrame) -> None:
         if len(frame) == 0:
             return
-        buffer.append(frame)
+        self._buffers[kind].append(frame)
         self._buffered += len(frame)
         self.rows += len(frame)
         if self._buffered >= self.buffer_rows:
             self.flush()
 
-    def _write(self, frames: list[pd.DataFrame], prefix: str, convert) -> None:
-        if not frames:
-            return
-        whole = pd.concat(frames, ignore_index=True)
-        buckets = bucket_of(whole["object_id"].to_numpy(), self.n_buckets)
-        order = np.argsort(buckets, kind="stable")
-        bounds = np.searchsorted(buckets[order], np.arange(self.n_buckets + 1))
-        for bucket in np.flatnonzero(np.diff(bounds)):
-            rows = order[bounds[bucket] : bounds[bucket + 1]]
-            target = bucket_dir(self.directory, int(bucket))
-            target.mkdir(exist_ok=True)
-            table = convert(whole.iloc[rows])
-            pq.write_table(table, target / f"{prefix}-{self._flushes:06d}.parquet")
+    def _writer(self, kind: str, bucket: int, schema: pa.Schema) -> pq.ParquetWriter:
+        key = (kind, bucket)
+        if key not in self._writers:
+            folder = bucket_dir(self.directory, bucket)
+            folder.mkdir(exist_ok=True)
+            self._writers[key] = pq.ParquetWriter(folder / kind, schema)
+        return self._writers[key]
 
     def flush(self) -> None:
-        """Write the buffered rows to their buckets."""
-        self._write(self._photometry, "photometry", to_arrow)
-        self._write(self._objects, "objects", objects_to_arrow)
-        self._photometry, self._objects, self._buffered = [], [], 0
-        self._flushes += 1
+        """Append the buffered rows to their buckets."""
+        for kind, frames in self._buffers.items():
+            if not frames:
+                continue
+            convert = to_arrow if kind == PHOTOMETRY_FILE else objects_to_arrow
+            table = convert(pd.concat(frames, ignore_index=True))
+            buckets = bucket_of(
+                table.column("object_id").to_numpy(zero_copy_only=False), self.n_buckets
+            )
+            order = np.argsort(buckets, kind="stable")
+            bounds = np.searchsorted(buckets[order], np.arange(self.n_buckets + 1))
+            for bucket in np.flatnonzero(np.diff(bounds)):
+                rows = order[bounds[bucket] : bounds[bucket + 1]]
+                part = table.take(pa.array(rows))
+                self._writer(kind, int(bucket), part.schema).write_table(part)
+            frames.clear()
+        self._buffered = 0
 
     def close(self) -> dict[str, object]:
-        """Flush, count the objects of every bucket, and mark the staging complete."""
+        """Flush, close the bucket files, count their objects, and mark the staging complete."""
         self.flush()
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
         counts = [bucket_object_count(self.directory, j) for j in range(self.n_buckets)]
         summary = {"n_buckets": self.n_buckets, "rows": self.rows, "objects": counts}
         tmp = self.directory / f".{DONE_FILE}.tmp"
@@ -123,17 +154,17 @@ def staging_summary(directory: str | os.PathLike[str]) -> dict[str, object] | No
     return json.loads(marker.read_text(encoding="utf-8"))
 
 
-def _files(directory: str | os.PathLike[str], bucket: int, prefix: str) -> list[Path]:
-    folder = bucket_dir(directory, bucket)
-    return sorted(folder.glob(f"{prefix}-*.parquet")) if folder.is_dir() else []
+def _file(directory: str | os.PathLike[str], bucket: int, kind: str) -> Path | None:
+    path = bucket_dir(directory, bucket) / kind
+    return path if path.is_file() else None
 
 
 def bucket_object_count(directory: str | os.PathLike[str], bucket: int) -> int:
     """How many distinct objects bucket ``bucket`` holds (photometry and object rows)."""
     ids = [
-        pq.read_table(f, columns=["object_id"]).column(0).to_numpy(zero_copy_only=False)
-        for prefix in ("photometry", "objects")
-        for f in _files(directory, bucket, prefix)
+        pq.read_table(path, columns=["object_id"]).column(0).to_numpy(zero_copy_only=False)
+        for kind in (PHOTOMETRY_FILE, OBJECTS_FILE)
+        if (path := _file(directory, bucket, kind)) is not None
     ]
     return 0 if not ids else int(pd.unique(np.concatenate(ids)).size)
 
@@ -142,8 +173,8 @@ def read_bucket(
     directory: str | os.PathLike[str], bucket: int
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The photometry rows and the object rows (None if there are none) of one bucket."""
-    photometry = [pq.read_table(f) for f in _files(directory, bucket, "photometry")]
-    objects = [pq.read_table(f) for f in _files(directory, bucket, "objects")]
-    phot = _arrow_to_pandas(pa.concat_tables(photometry) if photometry else SCHEMA.empty_table())
-    obj = _arrow_to_pandas(pa.concat_tables(objects)) if objects else None
+    photometry = _file(directory, bucket, PHOTOMETRY_FILE)
+    objects = _file(directory, bucket, OBJECTS_FILE)
+    phot = _arrow_to_pandas(pq.read_table(photometry) if photometry else SCHEMA.empty_table())
+    obj = _arrow_to_pandas(pq.read_table(objects)) if objects else None
     return phot, obj
