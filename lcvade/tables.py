@@ -150,10 +150,16 @@ def iter_table(
             names = None
             if only is not None:
                 names = [n for n in dataset.schema.names if _is_alias_of(n, only)]
-            # no read-ahead beyond one batch: memory is set by ``rows`` (and the files' row
-            # groups), not by the size of the input
+            # no read-ahead beyond one batch and no pre-buffering of a file's other row
+            # groups: memory is set by ``rows`` (and the row-group size), not by the input
+            import pyarrow.dataset as ds
+
             batches = dataset.to_batches(
-                columns=names, batch_size=rows, batch_readahead=1, fragment_readahead=1
+                columns=names,
+                batch_size=rows,
+                batch_readahead=1,
+                fragment_readahead=1,
+                fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False),
             )
             frames = (batch.to_pandas() for batch in batches)
         else:

@@ -26,6 +26,7 @@ import pandas as pd
 from lcvade.tables import TableError, iter_table, table_format
 from training.alerts import count_alerts, is_alert_path, read_alerts
 from training.photometry_rows import photometry_frame, string_column
+from training.process_memory import release_memory
 
 DEFAULT_FRAME_ROWS = 200_000
 DISTINCT_SKETCH_SIZE = 4096
@@ -103,6 +104,7 @@ def count_distinct(chunks: Iterable[np.ndarray], k: int = DISTINCT_SKETCH_SIZE) 
     for values in chunks:
         hashes = pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
         kept = np.unique(np.concatenate([kept, hashes]))[:k]
+        release_memory()
     if kept.size < k:
         return int(kept.size)
     return round((k - 1) / (float(kept[-1]) / 2.0**64))

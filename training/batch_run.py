@@ -35,6 +35,7 @@ from lcvade.scorer import Scorer, load, resolve_model_path
 from training.batch_curves import BandPolicy, MultiBandPolicy, SparseBandPolicy, UnknownBandPolicy
 from training.batch_inputs import InputSource, discover_inputs, estimate_objects, read_objects
 from training.batch_scoring import Progress, result_schema, score_rows
+from training.process_memory import limit_heap_growth
 from training.score_output import (
     SUCCESS_FILE,
     anomaly_rule,
@@ -268,6 +269,7 @@ def run_scoring(
     ``config.scheduler``); ``on_part`` is called after each part is written.
     """
     started = time.perf_counter()
+    limit_heap_growth()
     config = config or ScoreJobConfig()
     out = Path(out)
     single = is_single_file(out)

@@ -21,6 +21,7 @@ from lcvade.lightcurve import LightCurve
 from lcvade.period import find_period, find_periods
 from lcvade.scorer import Scorer
 from training.batch_curves import BandPolicy, PreparedObject, prepare_objects
+from training.process_memory import release_memory
 
 STATUS_OK = "ok"
 STATUS_REJECTED = "rejected"
@@ -126,6 +127,7 @@ def _score_curves(
                     ias[i : i + 1], probs[i : i + 1] = scorer.score_batch(single)
                 except (ValueError, RuntimeError) as exc:
                     failures[i] = f"the model could not score this curve: {exc}"
+        release_memory()
         if progress is not None:
             progress(len(rows))
     for i in np.flatnonzero(~np.isfinite(ias)):

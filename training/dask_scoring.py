@@ -25,6 +25,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_wo
 from lcvade.checkpoint import Manifest
 from lcvade.scorer import load
 from training.batch_run import PartTask, ScoreJobConfig, score_part
+from training.process_memory import limit_heap_growth
 
 
 class ScorerPlugin(WorkerPlugin):
@@ -45,6 +46,7 @@ class ScorerPlugin(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         import torch
 
+        limit_heap_growth()
         torch.set_num_threads(1)
         self.scorer = load(
             self.model_dir,

@@ -30,6 +30,7 @@ from training.batch_curves import BandPolicy
 from training.batch_inputs import map_bands
 from training.batch_scoring import result_schema, results_to_pandas, score_rows
 from training.photometry_rows import photometry_frame
+from training.process_memory import limit_heap_growth
 
 DEFAULT_FIELDS = {"time": "time", "mag": "mag", "mag_err": "mag_err", "band": "band"}
 
@@ -43,6 +44,7 @@ def cached_scorer(
     torch_threads: int | None = 1,
 ) -> Scorer:
     """The scorer of ``model``, loaded on the first call in this process only."""
+    limit_heap_growth()
     if torch_threads is not None:
         import torch
 

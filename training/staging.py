@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from training.photometry_rows import SCHEMA, objects_to_arrow, to_arrow
+from training.process_memory import release_memory
 
 DEFAULT_BUFFER_ROWS = 250_000
 DONE_FILE = "_SUCCESS"
@@ -131,6 +132,7 @@ class StagingWriter:
                 self._writer(kind, int(bucket), part.schema).write_table(part)
             frames.clear()
         self._buffered = 0
+        release_memory()
 
     def close(self) -> dict[str, object]:
         """Flush, close the bucket files, count their objects, and mark the staging complete."""
