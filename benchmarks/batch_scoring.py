@@ -5,7 +5,9 @@
   the cluster's start-up (workers started and their imports done) is timed apart, and the
   peak RSS of the main process and of the largest worker are reported;
 * peak RSS of single-process runs on N and on ``--memory-factor`` x N objects: with the
-  staged, chunked run it should not grow with the input.
+  staged, chunked run it should not grow with the input;
+* alerts/s of decoding Rubin-style Avro alerts (31 sources and three cutouts each) into
+  photometry rows, the serial part of staging a night of alerts.
 
 Every measurement runs in a fresh subprocess (its peak RSS from ``resource.getrusage``).
 The input is synthetic: periodic two-harmonic curves with random periods, times and point
@@ -13,7 +15,7 @@ counts, rows shuffled so the run has to regroup them.  Without ``--model`` an un
 model of the default architecture (``--channels``) is built: the timings depend on the
 architecture, not on the weights.
 
-    PYTHONPATH=. python benchmarks/batch_scoring.py --objects 3000 --memory-objects 2000
+    PYTHONPATH=. python benchmarks/batch_scoring.py --objects 3000 --chunk-size 100 --memory-objects 2000
 """
 
 from __future__ import annotations
@@ -60,6 +62,83 @@ def synthetic_photometry(
     order = rng.permutation(owner.size)
     objects = pd.DataFrame({"object_id": ids, "period": period})
     return photometry.iloc[order].reset_index(drop=True), objects
+
+
+LSST_SOURCE = {
+    "type": "record",
+    "name": "diaSource",
+    "namespace": "lsst.bench",
+    "fields": [
+        {"name": "diaSourceId", "type": "long"},
+        {"name": "diaObjectId", "type": ["null", "long"]},
+        {"name": "midpointMjdTai", "type": "double"},
+        {"name": "ra", "type": "double"},
+        {"name": "dec", "type": "double"},
+        {"name": "band", "type": ["null", "string"]},
+        {"name": "psfFlux", "type": ["null", "float"]},
+        {"name": "psfFluxErr", "type": ["null", "float"]},
+    ],
+}
+LSST_ALERT = {
+    "type": "record",
+    "name": "alert",
+    "namespace": "lsst.bench",
+    "fields": [
+        {"name": "alertId", "type": "long"},
+        {"name": "diaSource", "type": LSST_SOURCE},
+        {"name": "prvDiaSources", "type": ["null", {"type": "array", "items": "diaSource"}]},
+        {"name": "cutoutDifference", "type": ["null", "bytes"]},
+        {"name": "cutoutScience", "type": ["null", "bytes"]},
+        {"name": "cutoutTemplate", "type": ["null", "bytes"]},
+    ],
+}
+
+
+def write_lsst_alerts(path: Path, n_alerts: int, history: int, cutout_bytes: int) -> Path:
+    """Rubin-style alerts: a diaSource, ``history`` earlier ones, three image cutouts."""
+    import fastavro
+
+    rng = np.random.default_rng(1)
+
+    def source(object_id: int, k: int) -> dict:
+        return {
+            "diaSourceId": object_id * 1000 + k, "diaObjectId": object_id,
+            "midpointMjdTai": 60000.0 + 3.0 * k, "ra": 150.0, "dec": 2.0,
+            "band": "ugrizy"[k % 6], "psfFlux": float(rng.uniform(500, 2000)),
+            "psfFluxErr": 20.0,
+        }  # fmt: skip
+
+    cutout = rng.bytes(cutout_bytes)
+    records = (
+        {
+            "alertId": a,
+            "diaSource": source(a, history),
+            "prvDiaSources": [source(a, k) for k in range(history)],
+            "cutoutDifference": cutout,
+            "cutoutScience": cutout,
+            "cutoutTemplate": cutout,
+        }  # fmt: skip
+        for a in range(n_alerts)
+    )
+    with path.open("wb") as fh:
+        fastavro.writer(fh, fastavro.parse_schema(LSST_ALERT), records)
+    return path
+
+
+def alert_runs(args: argparse.Namespace, work: Path) -> None:
+    """Alert decoding into photometry rows, one core: the serial step of staging alerts."""
+    from training.alerts import read_alerts
+
+    path = write_lsst_alerts(work / "alerts.avro", args.alerts, 30, args.cutout_bytes)
+    started = time.perf_counter()
+    rows = sum(len(frame) for frame in read_alerts(path))
+    seconds = time.perf_counter() - started
+    print("\n| alerts | sources each | cutouts | rows | seconds | alerts/s | rows/s |")
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| {args.alerts} | 31 | 3 x {args.cutout_bytes // 1000} kB | {rows} | {seconds:.1f} | "
+        f"{args.alerts / seconds:.0f} | {rows / seconds:.0f} |"
+    )
 
 
 def build_model(directory: Path, channels: int, n_classes: int = 6) -> Path:
@@ -282,7 +361,7 @@ def main(argv: list[str] | None = None) -> None:
         help="points per object, MIN:MAX",
     )
     parser.add_argument("--baseline", type=float, default=90.0, help="days observed")
-    parser.add_argument("--chunk-size", type=int, default=500)
+    parser.add_argument("--chunk-size", type=int, default=100)
     parser.add_argument("--workers", default="1,2", help="Dask worker counts to time")
     parser.add_argument(
         "--memory-objects",
@@ -299,6 +378,10 @@ def main(argv: list[str] | None = None) -> None:
         "groups of the input files (below the small run's rows, so that both runs fill every "
         "fixed buffer)",
     )
+    parser.add_argument(
+        "--alerts", type=int, default=5000, help="Rubin-style alerts decoded (0: skip)"
+    )
+    parser.add_argument("--cutout-bytes", type=int, default=60_000, help="bytes per cutout")
     parser.add_argument("--model", default=None, help="model directory (default: untrained)")
     parser.add_argument("--channels", type=int, default=72, help="C of the untrained model")
     parser.add_argument("--seed", type=int, default=0)
@@ -320,6 +403,8 @@ def main(argv: list[str] | None = None) -> None:
             speed_runs(args, work, model, load_before)
         if args.memory_objects:
             memory_runs(args, work, model)
+        if args.alerts:
+            alert_runs(args, work)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import tarfile
 
-import fastavro
 import numpy as np
 import pytest
 from batch_fixtures import (
@@ -23,7 +22,6 @@ from training.alerts import (
     AlertError,
     count_alerts,
     flux_to_ab_mag,
-    prune_schema,
     read_alerts,
 )
 from training.batch_curves import prepare_objects
@@ -154,14 +152,6 @@ def test_lsst_object_with_too_few_points_after_negative_fluxes_says_why(tmp_path
     (prepared,) = prepare_objects(_read_all(path), None, SINGLE_BAND)
     assert prepared.curve is None
     assert "8 points" in prepared.reason and "non-positive flux: 3" in prepared.reason
-
-
-def test_pruned_reader_schema_drops_cutouts_and_keeps_named_types():
-    pruned = prune_schema(ZTF_SCHEMA, frozenset({"objectId", "candidate", "jd", "magpsf"}))
-    assert [f["name"] for f in pruned["fields"]] == ["objectId", "candidate"]
-    assert [f["name"] for f in pruned["fields"][1]["type"]["fields"]] == ["jd", "magpsf"]
-    assert pruned["fields"][1]["type"]["name"] == "candidate"
-    fastavro.parse_schema(pruned)  # a valid schema on its own
 
 
 def test_tar_archive_of_alert_files_is_read_and_counted(tmp_path):

@@ -112,3 +112,6 @@ def test_job_settings_load_from_toml_and_flags_win(tmp_path):
     path.write_text("[score]\nchunk_sise = 5\n")
     with pytest.raises(ValueError, match="chunk_sise"):
         ScoreJobConfig.from_toml(path)
+    with pytest.raises(ValueError, match="is not a scheduler"):
+        ScoreJobConfig(scheduler="cluster")
+    assert ScoreJobConfig(scheduler="tcp://10.0.0.1:8786").scheduler.startswith("tcp://")

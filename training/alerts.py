@@ -12,10 +12,10 @@ history.  Both surveys' schemas are read (the kind is told from the file's own s
   and ``psfFluxErr`` in nJy, converted to AB magnitudes by :func:`flux_to_ab_mag`.
 
 Unusable points are kept as rows flagged with the reason (see
-:mod:`training.photometry_rows`).  Only the fields above are decoded: the reader schema is
-the file's schema pruned to them, so image cutouts are skipped rather than copied.  A path may
-also be a tar archive (``.tar``, ``.tar.gz``, ``.tgz``) of ``.avro`` files, as ZTF publishes
-its nightly alerts.
+:mod:`training.photometry_rows`).  A path may also be a tar archive (``.tar``, ``.tar.gz``,
+``.tgz``) of ``.avro`` files, as ZTF publishes its nightly alerts.  (Records are decoded whole:
+resolving them against a reader schema pruned to the fields above is slower in fastavro than
+decoding everything, image cutouts included.)
 """
 
 from __future__ import annotations
@@ -48,24 +48,6 @@ LSST_BANDS = ("u", "g", "r", "i", "z", "y")
 NJY_AB_ZERO_POINT = 31.4
 MJD_OFFSET = 2400000.5
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
-
-ZTF_FIELDS = frozenset(
-    {"objectId", "candid", "candidate", "prv_candidates", "jd", "fid", "magpsf", "sigmapsf"}
-)
-LSST_FIELDS = frozenset(
-    {
-        "alertId",
-        "diaSource",
-        "prvDiaSources",
-        "diaObject",
-        "diaObjectId",
-        "diaSourceId",
-        "midpointMjdTai",
-        "band",
-        "psfFlux",
-        "psfFluxErr",
-    }
-)
 
 
 class AlertError(ValueError):
@@ -104,33 +86,6 @@ def alert_kind(schema: dict[str, Any]) -> AlertKind:
         "not an alert schema: a ZTF alert has fields objectId and candidate, a Rubin/LSST "
         f"alert has diaSource (found {sorted(names)})"
     )
-
-
-def prune_schema(schema: Any, keep: frozenset[str]) -> Any:
-    """``schema`` with every record reduced to the fields named in ``keep``.
-
-    Names of records are kept, so the result is a valid reader schema for data written with
-    ``schema``: Avro schema resolution then skips the dropped fields without building them.
-    """
-    if isinstance(schema, list):
-        return [prune_schema(s, keep) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    kind = schema.get("type")
-    if kind == "record":
-        fields = [
-            {**f, "type": prune_schema(f["type"], keep)}
-            for f in schema["fields"]
-            if f["name"] in keep
-        ]
-        return {**schema, "fields": fields}
-    if kind == "array":
-        return {**schema, "items": prune_schema(schema["items"], keep)}
-    if kind == "map":
-        return {**schema, "values": prune_schema(schema["values"], keep)}
-    if isinstance(kind, dict | list):
-        return {**schema, "type": prune_schema(kind, keep)}
-    return schema
 
 
 def _number(value: Any) -> float:
@@ -203,19 +158,10 @@ def _read_stream(stream: IO[bytes], name: str, batch: int) -> Iterator[pd.DataFr
     try:
         reader = fastavro.reader(stream)
         kind = alert_kind(reader.writer_schema)
+    except AlertError as exc:
+        raise AlertError(f"{name}: {exc}") from exc
     except (ValueError, EOFError, TypeError) as exc:
-        if isinstance(exc, AlertError):
-            raise AlertError(f"{name}: {exc}") from exc
         raise AlertError(f"{name} is not an Avro container file ({exc})") from exc
-    keep = ZTF_FIELDS if kind == "ztf" else LSST_FIELDS
-    start = stream.tell() if stream.seekable() else None
-    if start is not None:
-        stream.seek(0)
-        try:
-            reader = fastavro.reader(stream, reader_schema=prune_schema(reader.writer_schema, keep))
-        except Exception:  # noqa: BLE001 - a schema that cannot be pruned is read whole
-            stream.seek(0)
-            reader = fastavro.reader(stream)
     alerts: list[dict[str, Any]] = []
     try:
         for record in reader:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tqdm.auto import tqdm
 
 from lcvade.checkpoint import read_manifest
@@ -88,6 +88,16 @@ class ScoreJobConfig(BaseModel):
         default=250_000, ge=1000, description="rows read and held at once while staging"
     )
 
+    @field_validator("scheduler")
+    @classmethod
+    def _known_scheduler(cls, value: str) -> str:
+        if value in ("none", "local") or "://" in value or value.count(":") == 1:
+            return value
+        raise ValueError(
+            f"{value!r} is not a scheduler: use none, local, or a Dask scheduler address such "
+            "as tcp://host:8786"
+        )
+
     @property
     def policy(self) -> BandPolicy:
         return BandPolicy(self.band_policy, self.unknown_bands, self.sparse_bands)
@@ -122,6 +132,7 @@ class PartTask:
     out: str
     policy: BandPolicy
     batch_size: int
+    n_objects: int = 0
 
 
 @dataclass(frozen=True)
@@ -318,6 +329,8 @@ def run_scoring(
             sources, objects, staging, n_parts, config, progress
         )
         staging_seconds = time.perf_counter() - staging_started
+        # largest parts first: on a cluster the last tasks to finish are then the small ones
+        order = sorted(todo, key=lambda j: -staged["objects"][j])
         tasks = [
             PartTask(
                 j,
@@ -325,8 +338,9 @@ def run_scoring(
                 str(directory.resolve()),
                 config.policy,
                 config.batch_size,
+                staged["objects"][j],
             )
-            for j in todo
+            for j in order
         ]
         total = sum(staged["objects"][j] for j in todo)
         with tqdm(total=total, unit="obj", desc="scoring", disable=not progress) as bar:

@@ -114,7 +114,12 @@ def score_parts_on_dask(
     client.register_plugin(plugin, name=name)
     futures = [
         client.submit(
-            _score_part_on_worker, name, task, key=f"lcvade-part-{task.part}-{id(task)}", pure=False
+            _score_part_on_worker,
+            name,
+            task,
+            key=f"lcvade-part-{task.part}-{id(task)}",
+            priority=task.n_objects,  # larger parts first, for an even finish
+            pure=False,
         )
         for task in tasks
     ]
