@@ -35,8 +35,8 @@ def test_every_object_lands_whole_in_one_bucket_with_bounded_buffers(tmp_path):
     assert summary == staging_summary(tmp_path / "stage")
     assert summary["rows"] == len(rows) and sum(summary["objects"]) == 50
     files = list((tmp_path / "stage").rglob("*.parquet"))
-    assert len(files) == 4  # one file per bucket, whatever the number of flushes
     row_groups = [pq.ParquetFile(f).num_row_groups for f in files]
+    assert len(files) == 4  # one file per bucket until it holds ROW_GROUPS_PER_FILE flushes
     assert max(row_groups) > 1  # several flushes: the buffer, not the input, sets the memory
 
     seen = []
@@ -49,6 +49,20 @@ def test_every_object_lands_whole_in_one_bucket_with_bounded_buffers(tmp_path):
         expected = rows[rows["object_id"].isin(photometry["object_id"])]
         np.testing.assert_array_equal(photometry["time"], expected["time"])
     assert sum(len(s) for s in seen) == len(rows)
+
+
+def test_a_bucket_rolls_over_to_a_new_file_and_keeps_its_order(tmp_path, monkeypatch):
+    monkeypatch.setattr("training.staging.ROW_GROUPS_PER_FILE", 2)
+    rows = table_photometry(periodic_table(6, seed=3), "lc")
+    writer = StagingWriter(tmp_path / "stage", n_buckets=1, buffer_rows=1000)
+    for start in range(0, len(rows), 40):
+        writer.add_photometry(rows.iloc[start : start + 40])
+        writer.flush()
+    writer.close()
+    files = sorted((tmp_path / "stage").rglob("photometry-*.parquet"))
+    assert len(files) == int(np.ceil(np.ceil(len(rows) / 40) / 2))
+    photometry, _ = read_bucket(tmp_path / "stage", 0)
+    np.testing.assert_array_equal(photometry["time"], rows["time"])
 
 
 def test_bucket_assignment_is_the_same_in_another_process():

@@ -18,6 +18,7 @@ different ones is refused rather than mixing two runs in one output.
 
 from __future__ import annotations
 
+import gc
 import math
 import shutil
 import time
@@ -35,7 +36,7 @@ from lcvade.scorer import Scorer, load, resolve_model_path
 from training.batch_curves import BandPolicy, MultiBandPolicy, SparseBandPolicy, UnknownBandPolicy
 from training.batch_inputs import InputSource, discover_inputs, estimate_objects, read_objects
 from training.batch_scoring import Progress, result_schema, score_rows
-from training.process_memory import limit_heap_growth
+from training.process_memory import limit_heap_growth, release_memory
 from training.score_output import (
     SUCCESS_FILE,
     anomaly_rule,
@@ -166,7 +167,11 @@ def score_part(
         progress=progress,
     )
     write_part(task.out, task.part, table)
-    return {"part": task.part, "rows": table.num_rows}
+    n_rows = table.num_rows
+    del photometry, objects, table
+    gc.collect()  # pandas frames hold reference cycles: free their buffers now, not later
+    release_memory()
+    return {"part": task.part, "rows": n_rows}
 
 
 def _score_here(

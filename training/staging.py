@@ -6,7 +6,7 @@ is an external hash partition: every row goes to bucket ``hash(object_id) mod K`
 object lies whole in one bucket, and a bucket holds about ``1/K`` of the objects.  Rows are
 buffered up to a fixed number and then appended to the buckets' Parquet files (one row group
 per bucket and flush), so memory stays bounded whatever the size of the input; within a
-bucket the input order is kept.
+bucket the input order is kept (files and row groups are read back in the order written).
 
 The hash is pandas' SipHash of the id string with its fixed key, the same in every process
 and on every machine, so the partition -- and hence the run's output parts -- are
@@ -29,9 +29,10 @@ from training.photometry_rows import SCHEMA, objects_to_arrow, to_arrow
 from training.process_memory import release_memory
 
 DEFAULT_BUFFER_ROWS = 250_000
+ROW_GROUPS_PER_FILE = 32
 DONE_FILE = "_SUCCESS"
-PHOTOMETRY_FILE = "photometry.parquet"
-OBJECTS_FILE = "objects.parquet"
+PHOTOMETRY = "photometry"
+OBJECTS = "objects"
 
 
 def bucket_of(object_ids: np.ndarray | pd.Series, n_buckets: int) -> np.ndarray:
@@ -67,8 +68,10 @@ def _allow_open_files(needed: int) -> None:
 class StagingWriter:
     """Writes photometry and object rows into the buckets of ``directory``.
 
-    Each bucket is one Parquet file per kind of row, kept open and appended one row group
-    per flush, so the number of files does not grow with the input.
+    Each bucket has an open Parquet file per kind of row, appended one row group per flush;
+    after ``ROW_GROUPS_PER_FILE`` row groups the file is closed (its footer, which a writer
+    keeps in memory, written out) and the next one opened.  Open files and footers in memory
+    are thus bounded by the number of buckets, not by the size of the input.
     """
 
     def __init__(
@@ -82,8 +85,10 @@ class StagingWriter:
         self.directory = Path(directory)
         self.n_buckets = n_buckets
         self.buffer_rows = buffer_rows
-        self._buffers: dict[str, list[pd.DataFrame]] = {PHOTOMETRY_FILE: [], OBJECTS_FILE: []}
+        self._buffers: dict[str, list[pd.DataFrame]] = {PHOTOMETRY: [], OBJECTS: []}
         self._writers: dict[tuple[str, int], pq.ParquetWriter] = {}
+        self._row_groups: dict[tuple[str, int], int] = {}
+        self._files: dict[tuple[str, int], int] = {}
         self._buffered = 0
         self.rows = 0
         if self.directory.exists():
@@ -92,10 +97,10 @@ class StagingWriter:
         _allow_open_files(2 * n_buckets + 64)
 
     def add_photometry(self, frame: pd.DataFrame) -> None:
-        self._add(PHOTOMETRY_FILE, frame)
+        self._add(PHOTOMETRY, frame)
 
     def add_objects(self, frame: pd.DataFrame) -> None:
-        self._add(OBJECTS_FILE, frame)
+        self._add(OBJECTS, frame)
 
     def _add(self, kind: str, frame: pd.DataFrame) -> None:
         if len(frame) == 0:
@@ -106,20 +111,27 @@ class StagingWriter:
         if self._buffered >= self.buffer_rows:
             self.flush()
 
-    def _writer(self, kind: str, bucket: int, schema: pa.Schema) -> pq.ParquetWriter:
+    def _append(self, kind: str, bucket: int, table: pa.Table) -> None:
         key = (kind, bucket)
         if key not in self._writers:
             folder = bucket_dir(self.directory, bucket)
             folder.mkdir(exist_ok=True)
-            self._writers[key] = pq.ParquetWriter(folder / kind, schema)
-        return self._writers[key]
+            number = self._files.get(key, 0)
+            self._files[key] = number + 1
+            path = folder / f"{kind}-{number:05d}.parquet"
+            self._writers[key] = pq.ParquetWriter(path, table.schema, write_statistics=False)
+            self._row_groups[key] = 0
+        self._writers[key].write_table(table)
+        self._row_groups[key] += 1
+        if self._row_groups[key] >= ROW_GROUPS_PER_FILE:
+            self._writers.pop(key).close()
 
     def flush(self) -> None:
         """Append the buffered rows to their buckets."""
         for kind, frames in self._buffers.items():
             if not frames:
                 continue
-            convert = to_arrow if kind == PHOTOMETRY_FILE else objects_to_arrow
+            convert = to_arrow if kind == PHOTOMETRY else objects_to_arrow
             table = convert(pd.concat(frames, ignore_index=True))
             buckets = bucket_of(
                 table.column("object_id").to_numpy(zero_copy_only=False), self.n_buckets
@@ -128,8 +140,7 @@ class StagingWriter:
             bounds = np.searchsorted(buckets[order], np.arange(self.n_buckets + 1))
             for bucket in np.flatnonzero(np.diff(bounds)):
                 rows = order[bounds[bucket] : bounds[bucket + 1]]
-                part = table.take(pa.array(rows))
-                self._writer(kind, int(bucket), part.schema).write_table(part)
+                self._append(kind, int(bucket), table.take(pa.array(rows)))
             frames.clear()
         self._buffered = 0
         release_memory()
@@ -156,17 +167,17 @@ def staging_summary(directory: str | os.PathLike[str]) -> dict[str, object] | No
     return json.loads(marker.read_text(encoding="utf-8"))
 
 
-def _file(directory: str | os.PathLike[str], bucket: int, kind: str) -> Path | None:
-    path = bucket_dir(directory, bucket) / kind
-    return path if path.is_file() else None
+def _files(directory: str | os.PathLike[str], bucket: int, kind: str) -> list[Path]:
+    folder = bucket_dir(directory, bucket)
+    return sorted(folder.glob(f"{kind}-*.parquet")) if folder.is_dir() else []
 
 
 def bucket_object_count(directory: str | os.PathLike[str], bucket: int) -> int:
     """How many distinct objects bucket ``bucket`` holds (photometry and object rows)."""
     ids = [
         pq.read_table(path, columns=["object_id"]).column(0).to_numpy(zero_copy_only=False)
-        for kind in (PHOTOMETRY_FILE, OBJECTS_FILE)
-        if (path := _file(directory, bucket, kind)) is not None
+        for kind in (PHOTOMETRY, OBJECTS)
+        for path in _files(directory, bucket, kind)
     ]
     return 0 if not ids else int(pd.unique(np.concatenate(ids)).size)
 
@@ -175,8 +186,8 @@ def read_bucket(
     directory: str | os.PathLike[str], bucket: int
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The photometry rows and the object rows (None if there are none) of one bucket."""
-    photometry = _file(directory, bucket, PHOTOMETRY_FILE)
-    objects = _file(directory, bucket, OBJECTS_FILE)
-    phot = _arrow_to_pandas(pq.read_table(photometry) if photometry else SCHEMA.empty_table())
-    obj = _arrow_to_pandas(pq.read_table(objects)) if objects else None
+    photometry = [pq.read_table(f) for f in _files(directory, bucket, PHOTOMETRY)]
+    objects = [pq.read_table(f) for f in _files(directory, bucket, OBJECTS)]
+    phot = _arrow_to_pandas(pa.concat_tables(photometry) if photometry else SCHEMA.empty_table())
+    obj = _arrow_to_pandas(pa.concat_tables(objects)) if objects else None
     return phot, obj
