@@ -38,8 +38,14 @@ def info(
 
 def _register_commands() -> None:
     """Mount the commands defined in the other packages."""
+    from lcvade.cli_gi import app as gi_app
+    from lcvade.cli_simulate import simulate_command
+    from service.cli import serve
     from training.score_cli import score
 
+    app.command("simulate")(simulate_command)
+    app.add_typer(gi_app, name="gi", help="The image generative-inference family (VAE ... MPCC).")
+    app.command()(serve)
     app.command("score")(score)
 
 

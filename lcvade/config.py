@@ -37,6 +37,11 @@ class LCVaDEConfig(BaseModel):
         "(None: plain eq. 9.1 with t0 = 0)",
     )
     anchor_harmonics: int = Field(default=3, ge=1, description="harmonics of the anchor fit")
+    ias_with_features: bool = Field(
+        default=True,
+        description="score the joint code (z, f): add E_q(y|z,f)[log p(f|y)] to the IAS of "
+        "eq. 9.12 (False: eq. 9.12 exactly, where f only weighs the classes)",
+    )
     variance_floor: float = Field(
         default=1e-4, gt=0, description="floor of the GP predictive variance (normalised units)"
     )

@@ -65,6 +65,33 @@ class LCVaDE(nn.Module):
         self.feature_mean.copy_(torch.as_tensor(mean, dtype=self.feature_mean.dtype))
         self.feature_std.copy_(torch.as_tensor(std, dtype=self.feature_std.dtype).clamp_min(1e-6))
 
+    def prepare_for_training(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        """Fit the feature statistics and start p(f|y) at the per-class feature moments.
+
+        ``features`` are the raw features of the whole training set (``CurveBatch.features``)
+        and ``labels`` their classes.
+        """
+        valid = ~torch.isnan(features)
+        count = valid.sum(0).clamp_min(1)
+        filled = torch.where(valid, features, torch.zeros_like(features))
+        mean = filled.sum(0) / count
+        centred = torch.where(valid, features - mean, torch.zeros_like(features))
+        std = (centred.square().sum(0) / count).sqrt()
+        self.set_feature_statistics(mean, std)
+        self.prior.initialize_features(self.standardize(features), labels)
+
+    def parameter_groups(self, lr: float, feature_prior_lr: float) -> list[dict]:
+        """Optimizer parameter groups: p(f|y) at ``feature_prior_lr``, everything else at ``lr``.
+
+        p(f|y) is a handful of Gaussian moments that may move fast (cf. the separate prior
+        learning rate eta_p of Algorithm 1); p(z|y) moves with the encoder, so that its
+        components do not drift together before the encoder has separated the classes.
+        """
+        feature_prior = [self.prior.f_mean, self.prior.f_logvar]
+        ids = {id(p) for p in feature_prior}
+        rest = [p for p in self.parameters() if id(p) not in ids]
+        return [{"params": rest, "lr": lr}, {"params": feature_prior, "lr": feature_prior_lr}]
+
     def standardize(self, features: torch.Tensor) -> torch.Tensor:
         """(f - mean) / std; a missing band's features (NaN) become the training mean (0)."""
         f = (features - self.feature_mean) / self.feature_std
@@ -134,14 +161,20 @@ class LCVaDE(nn.Module):
         )
 
     def score(self, batch: CurveBatch) -> Scores:
-        """IAS (eq. 9.12) with q(y|z,f) evaluated at the mean of q(z|x,t).
+        """IAS (eq. 9.12, or IAS_f with the feature term; see :mod:`lcvade.ias`).
 
-        Needs only the encoder and the prior; the decoder is not run.
+        q(y|z,f) is evaluated at the mean of q(z|x,t).  Needs only the encoder and the prior;
+        the decoder is not run.
         """
         mean, logvar = self.encode(batch)
-        log_q_y = self.prior.log_posterior(mean, self.standardize(batch.features))
+        f = self.standardize(batch.features)
+        log_pf = self.prior.log_pf(f)
+        log_q_y = self.prior.log_posterior(mean, f)
         ias = information_anomaly_score(
-            log_q_y.exp(), self.prior.expected_log_pz(mean, logvar), gaussian_entropy(logvar)
+            log_q_y.exp(),
+            self.prior.expected_log_pz(mean, logvar),
+            gaussian_entropy(logvar),
+            log_pf if self.config.ias_with_features else None,
         )
         return Scores(ias=ias, log_q_y=log_q_y)
 

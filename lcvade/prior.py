@@ -32,6 +32,22 @@ class MixturePrior(nn.Module):
         self.f_mean = nn.Parameter(torch.zeros(n_classes, feature_dim))
         self.f_logvar = nn.Parameter(torch.zeros(n_classes, feature_dim))
 
+    @torch.no_grad()
+    def initialize_features(self, f: torch.Tensor, labels: torch.Tensor) -> None:
+        """Set every p(f|y=k) to the mean and variance of the (standardised) features of class k.
+
+        A data-driven start in the spirit of VaDE's (section 7.1 initialises its mixture from
+        the training set); classes with fewer than two examples keep their parameters.  The
+        latent components p(z|y) keep their spread-out random start, so that the encoder is
+        pulled towards separate clusters from the first step.
+        """
+        for k in range(self.n_classes):
+            rows = f[labels == k]
+            if rows.shape[0] < 2:
+                continue
+            self.f_mean[k] = rows.mean(0)
+            self.f_logvar[k] = (rows.var(0) + self.var_floor).log()
+
     @property
     def log_py(self) -> float:
         """log p(y=k) = -log K for every k."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from lcvade.gaussians import expected_log_normal, gaussian_entropy, log_normal
@@ -72,16 +73,20 @@ def test_expected_log_prior_and_entropy_match_monte_carlo():
     assert close(entropy, -q.mean(0))
 
 
-def test_ias_matches_monte_carlo():
+@pytest.mark.parametrize("with_features", [False, True])
+def test_ias_matches_monte_carlo(with_features):
     prior = MixturePrior(n_classes=3, latent_dim=12, feature_dim=3, std_floor=1e-2).double()
     mean, logvar, z = posterior(4, n=6, dim=12)
     features = torch.randn(6, 3, dtype=torch.float64)
     with torch.no_grad():
         q_y = prior.log_posterior(mean, features).exp()
+        log_pf = prior.log_pf(features) if with_features else None
         exact = information_anomaly_score(
-            q_y, prior.expected_log_pz(mean, logvar), gaussian_entropy(logvar)
+            q_y, prior.expected_log_pz(mean, logvar), gaussian_entropy(logvar), log_pf
         )
         log_pz = log_normal(z.unsqueeze(2), prior.z_mean, prior.z_var()).sum(-1)  # (S, N, K)
+        if with_features:
+            log_pz = log_pz + log_pf
         log_q = log_normal(z, mean, logvar.exp()).sum(-1)  # (S, N)
         mc = (q_y * log_pz).sum(-1).mean(0) - log_q.mean(0)
     assert close(exact, mc)

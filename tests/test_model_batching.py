@@ -123,3 +123,16 @@ def test_model_min_points_enforced(rng):
     with pytest.raises(LightCurveError, match="at least 20") as info:
         collate([curve], [1.0], cfg)
     assert info.value.field == "points"
+
+
+def test_ias_feature_term_can_be_switched_off(tiny_config, rng):
+    with_features = randomised_model(tiny_config)
+    thesis = randomised_model(tiny_config.model_copy(update={"ias_with_features": False}))
+    curves = [periodic_curve(rng, 50, p) for p in (0.4, 3.0)]
+    batch = collate(curves, [0.4, 3.0], tiny_config)
+    with torch.no_grad():
+        a, b = with_features.score(batch), thesis.score(batch)
+        q = a.log_q_y.exp()
+        feature_term = q * with_features.prior.log_pf(with_features.standardize(batch.features))
+    torch.testing.assert_close(a.ias - b.ias, feature_term.sum(-1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(a.log_q_y, b.log_q_y)

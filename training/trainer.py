@@ -39,16 +39,6 @@ class TrainingSet:
         return len(self.labels)
 
 
-def feature_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and standard deviation of each feature over the training set, ignoring NaNs."""
-    valid = ~torch.isnan(features)
-    count = valid.sum(0).clamp_min(1)
-    filled = torch.where(valid, features, torch.zeros_like(features))
-    mean = filled.sum(0) / count
-    var = torch.where(valid, (features - mean).square(), torch.zeros_like(features)).sum(0) / count
-    return mean, var.sqrt().clamp_min(1e-6)
-
-
 def balanced_batches(
     labels: np.ndarray, n_classes: int, batch_size: int, rng: np.random.Generator
 ) -> Iterator[np.ndarray]:

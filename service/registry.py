@@ -1,0 +1,186 @@
+"""The model being served, and its atomic replacement by a new version.
+
+A :class:`ModelHandle` is an immutable loaded model (a :class:`lcvade.Scorer`) plus what
+the API reports about it.  Every request takes the current handle once, at its start, and
+uses only that one; a reload loads and warms the new model completely on the side, then
+swaps the registry's reference in one assignment.  Requests already running keep their old
+handle and finish on it; the old model is freed when the last of them is done.  A model that
+cannot be read, does not fit its manifest, or gives non-finite scores on the warm-up curves
+is refused with :class:`ModelRejected` and the current model keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import lcvade
+from lcvade.checkpoint import CheckpointError
+from lcvade.lightcurve import LightCurve
+from lcvade.scorer import Scorer, resolve_model_path
+from service.passes import configure_determinism, length_bucket, score_in_fixed_passes
+from service.schemas import ModelInfo, ModelRef
+from service.settings import ServiceSettings
+
+PASS_ROWS = {False: 4, True: 32}
+"""Default rows of a forward pass, by "is the model on a GPU"."""
+DIGEST_KEYS = ("data_digest", "training_data_digest", "dataset_digest", "digest")
+
+
+class ModelRejected(Exception):
+    """A model directory cannot be served; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelHandle:
+    """One loaded, warmed-up model."""
+
+    scorer: Scorer
+    path: Path
+    loaded_at: str
+    load_seconds: float
+    rows: int
+
+    @property
+    def ref(self) -> ModelRef:
+        return ModelRef(name=self.scorer.name, version=self.scorer.version)
+
+    def info(self) -> ModelInfo:
+        manifest = self.scorer.manifest
+        training = dict(manifest.training)
+        digest = next((str(training[k]) for k in DIGEST_KEYS if k in training), None)
+        return ModelInfo(
+            name=manifest.name,
+            version=manifest.version,
+            classes=list(manifest.class_names),
+            bands=None if manifest.config.bands is None else list(manifest.config.bands),
+            hyperparameters=manifest.config.model_dump(mode="json"),
+            calibrated=self.scorer.calibration is not None,
+            calibration_size=manifest.calibration_size,
+            training=training,
+            training_data_digest=digest,
+            created=manifest.created,
+            code_version=manifest.code_version,
+            weights_sha256=manifest.weights_sha256,
+            device=str(self.scorer.device),
+            pass_rows=self.rows,
+            loaded_at=self.loaded_at,
+        )
+
+
+def warmup_curves(scorer: Scorer) -> list[LightCurve]:
+    """Synthetic sinusoids, one per pass length the service can use, in the model's bands."""
+    config = scorer.config
+    lengths = sorted(
+        {
+            length_bucket(n, config.max_points)
+            for n in range(config.min_points, config.max_points + 1)
+        }
+    )
+    bands = config.bands or [None]
+    curves = []
+    for n in lengths:
+        per_band = max(config.min_points, n // len(bands))
+        t = np.tile(np.linspace(0.0, 30.0, per_band), len(bands))
+        mag = 15.0 + 0.3 * np.sin(2 * np.pi * t / 0.7)
+        band = None if bands == [None] else np.repeat(np.asarray(bands, dtype=object), per_band)
+        curves.append(LightCurve(t, mag, np.full(t.size, 0.02), band=band, period=0.7))
+    return curves
+
+
+def read_scorer(settings: ServiceSettings) -> tuple[Scorer, Path]:
+    """Load the configured model onto the configured device."""
+    try:
+        path = resolve_model_path(settings.model)
+        scorer = lcvade.load(
+            path, device=settings.device, p_value_threshold=settings.p_value_threshold
+        )
+    except (CheckpointError, ValueError, RuntimeError, OSError) as exc:
+        raise ModelRejected(str(exc)) from exc
+    return scorer, path
+
+
+def warm_up(scorer: Scorer, rows: int) -> None:
+    """One pass of every shape the service uses; refuses a model with non-finite outputs.
+
+    Runs on the model thread (it calls the model).
+    """
+    configure_determinism(scorer.device)
+    curves = warmup_curves(scorer)
+    try:
+        ias, probs = score_in_fixed_passes(scorer, curves, [c.period for c in curves], rows)
+    except (RuntimeError, ValueError) as exc:
+        raise ModelRejected(f"the model failed its warm-up forward pass: {exc}") from exc
+    if not (np.all(np.isfinite(ias)) and np.all(np.isfinite(probs))):
+        raise ModelRejected("the model gives non-finite scores on clean warm-up curves")
+
+
+Runner = Callable[..., Awaitable[Any]]
+
+
+async def build_handle(
+    settings: ServiceSettings, in_thread: Runner, in_model_thread: Runner
+) -> ModelHandle:
+    """Read the model in a worker thread, warm it up on the model thread."""
+    start = time.perf_counter()
+    scorer, path = await in_thread(read_scorer, settings)
+    rows = settings.pass_rows or PASS_ROWS[scorer.device.type == "cuda"]
+    await in_model_thread(warm_up, scorer, rows)
+    return ModelHandle(
+        scorer=scorer,
+        path=path,
+        loaded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        load_seconds=time.perf_counter() - start,
+        rows=rows,
+    )
+
+
+class ModelRegistry:
+    """Holds the current :class:`ModelHandle`; reloads are serialised and atomic."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self._current: ModelHandle | None = None
+        self._reload_lock = asyncio.Lock()
+        self.on_swap: list[Callable[[ModelHandle], None]] = []
+
+    @property
+    def ready(self) -> bool:
+        return self._current is not None
+
+    @property
+    def current(self) -> ModelHandle:
+        handle = self._current
+        if handle is None:
+            raise RuntimeError("no model is loaded yet")
+        return handle
+
+    def _install(self, handle: ModelHandle) -> None:
+        self._current = handle
+        for callback in self.on_swap:
+            callback(handle)
+
+    async def load_initial(self, in_thread: Runner, in_model_thread: Runner) -> ModelHandle:
+        handle = await build_handle(self.settings, in_thread, in_model_thread)
+        self._install(handle)
+        return handle
+
+    async def reload(
+        self, in_thread: Runner, in_model_thread: Runner
+    ) -> tuple[ModelHandle, ModelHandle]:
+        """Load the model directory again and swap it in; returns (previous, new).
+
+        Raises :class:`ModelRejected` (and keeps the current model) when the new one fails.
+        """
+        async with self._reload_lock:
+            previous = self.current
+            handle = await build_handle(self.settings, in_thread, in_model_thread)
+            self._install(handle)
+            return previous, handle

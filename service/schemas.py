@@ -1,0 +1,189 @@
+"""Request and response bodies of the service; the OpenAPI schema is built from these.
+
+Light-curve fields are typed lists of numbers; everything the types cannot say (equal
+lengths, finite values, positive errors, enough points, known bands, a positive period) is
+checked by :class:`lcvade.LightCurve` so that error messages name the curve and the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LightCurveIn(BaseModel):
+    """One light curve: a point per (time, mag, mag_err[, band]) and optionally its period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(None, max_length=256, description="identifier echoed in the result")
+    time: list[float] = Field(description="observation times in days (e.g. MJD)")
+    mag: list[float] = Field(description="magnitudes, one per time")
+    mag_err: list[float] = Field(description="1-sigma magnitude errors (> 0), one per time")
+    band: list[str] | None = Field(
+        None, description="band name per point; omit for single-band curves"
+    )
+    period: float | None = Field(
+        None, description="period in days; omitted = estimated with a Lomb-Scargle search"
+    )
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    light_curves: list[LightCurveIn] = Field(description="curves to score, results in order")
+    fdr: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="if given, is_anomaly controls the false-discovery rate at this level over "
+        "the request's curves (Benjamini-Hochberg on the p-values)",
+    )
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class CurveScore(BaseModel):
+    """The score of one curve (IAS of thesis eq. 9.12 and the posteriors q(y|z,f))."""
+
+    id: str | None
+    ias: float = Field(description="Information Anomaly Score, higher = more typical")
+    anomaly_score: float = Field(description="-IAS")
+    percentile: float | None = Field(
+        description="percent of the training inliers with IAS <= this one (null: uncalibrated)"
+    )
+    p_value: float | None = Field(description="conformal p-value; small = anomalous")
+    is_anomaly: bool | None
+    predicted_class: str
+    class_probabilities: dict[str, float]
+    period: float = Field(description="period used for folding, days")
+    period_source: Literal["given", "estimated"]
+    period_confidence: float | None = Field(
+        None, description="1 - false-alarm probability of the estimated period"
+    )
+
+
+class RejectedCurve(BaseModel):
+    """A curve of an uploaded table that could not be scored, and why."""
+
+    id: str
+    field: str | None
+    reason: str
+
+
+class ScoreResponse(BaseModel):
+    model: ModelRef
+    anomaly_rule: str = Field(description="how is_anomaly was decided")
+    results: list[CurveScore]
+    rejected: list[RejectedCurve] = Field(
+        default_factory=list, description="uploaded objects skipped with on_invalid=skip"
+    )
+
+
+class ParseResponse(BaseModel):
+    """An uploaded table turned into the curves of a score request."""
+
+    light_curves: list[LightCurveIn]
+    rejected: list[RejectedCurve] = Field(default_factory=list)
+
+
+class ReconstructRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    light_curve: LightCurveIn
+    phases: list[float] | None = Field(
+        None, description="phases in [0, 1] where the GP is evaluated (default: 200 even phases)"
+    )
+
+
+class FoldedPoints(BaseModel):
+    phase: list[float]
+    mag: list[float]
+    mag_err: list[float]
+    band: list[str]
+
+
+class BandCurve(BaseModel):
+    """GP mean and std (magnitudes) of one band at the requested phases."""
+
+    band: str
+    mean: list[float]
+    std: list[float]
+    induction_mean: list[float]
+    induction_std: list[float]
+
+
+class ReconstructResponse(BaseModel):
+    """The decoder's view of a folded curve (thesis eqs. 9.2-9.5), for plots.
+
+    Phases are in the model's frame: folded with ``period`` and shifted so that maximum
+    light lies at the model's anchor phase.
+    """
+
+    model: ModelRef
+    id: str | None
+    period: float
+    period_source: Literal["given", "estimated"]
+    observed: FoldedPoints
+    phases: list[float]
+    induction_phases: list[float]
+    bands: list[BandCurve]
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    classes: list[str]
+    bands: list[str] | None = Field(description="band names; null = one band of any name")
+    hyperparameters: dict[str, Any]
+    calibrated: bool
+    calibration_size: int
+    training: dict[str, Any]
+    training_data_digest: str | None
+    created: str
+    code_version: str
+    weights_sha256: str
+    device: str
+    pass_rows: int = Field(description="rows of every forward pass of this model")
+    loaded_at: str
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo]
+
+
+class ReloadResponse(BaseModel):
+    previous: ModelRef
+    current: ModelRef
+    load_seconds: float
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "loading"]
+    model: ModelRef | None = None
+    message: str | None = None
+
+
+class ExampleSummary(BaseModel):
+    name: str
+    description: str
+    points: int
+
+
+class ExampleList(BaseModel):
+    examples: list[ExampleSummary]
+
+
+class ExampleCurve(BaseModel):
+    name: str
+    description: str
+    note: str | None = None
+    light_curve: LightCurveIn

@@ -1,0 +1,324 @@
+"""From request curves to results: validate, resolve periods, score in micro-batches, calibrate.
+
+The data flow of DESIGN.md "one score": every curve becomes a validated
+:class:`lcvade.LightCurve` (checked against the model: enough points per band, known bands),
+curves without a period get a Lomb-Scargle estimate on the period-search threads, the micro-
+batcher scores them (IAS of eq. 9.12 and q(y|z,f)), and :meth:`lcvade.Scorer.results` adds
+the calibrated percentile and p-value.  ``is_anomaly`` is ``p_value < threshold``, or with
+``fdr=q`` the Benjamini-Hochberg rejections at level q over the request's curves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from lcvade.batching import band_channels
+from lcvade.calibration import benjamini_hochberg
+from lcvade.config import LCVaDEConfig
+from lcvade.lightcurve import LightCurve, LightCurveError
+from lcvade.period import FrequencyGrid, find_period
+from service.batcher import MicroBatcher, ModelThread
+from service.errors import ErrorDetail, ServiceError, curve_error_detail, invalid_curves
+from service.metrics import ServiceMetrics
+from service.registry import ModelHandle, ModelRegistry
+from service.schemas import (
+    BandCurve,
+    CurveScore,
+    FoldedPoints,
+    LightCurveIn,
+    ReconstructResponse,
+    ScoreResponse,
+)
+from service.settings import ServiceSettings
+
+
+def check_fits_model(curve: LightCurve, config: LCVaDEConfig) -> None:
+    """Raise :class:`LightCurveError` if ``curve``'s bands do not fit the model's."""
+    band_channels(curve, config)
+
+
+def to_light_curve(item: LightCurveIn, config: LCVaDEConfig) -> LightCurve:
+    """Validate one request curve for ``config`` (raises :class:`LightCurveError`)."""
+    curve = LightCurve(
+        item.time,
+        item.mag,
+        item.mag_err,
+        band=item.band,
+        period=item.period,
+        id=item.id,
+        min_points=config.min_points,
+    )
+    check_fits_model(curve, config)
+    return curve
+
+
+def to_light_curves(items: Sequence[LightCurveIn], config: LCVaDEConfig) -> list[LightCurve]:
+    """Validate every curve; one 422 lists the problems of all bad curves."""
+    curves: list[LightCurve] = []
+    problems: list[ErrorDetail] = []
+    for index, item in enumerate(items):
+        try:
+            curves.append(to_light_curve(item, config))
+        except LightCurveError as exc:
+            problems.append(curve_error_detail(exc, index, item.id))
+    if problems:
+        raise invalid_curves(problems)
+    return curves
+
+
+def check_sizes(items: Sequence[LightCurveIn], settings: ServiceSettings) -> None:
+    """413 when a request has too many curves or a curve too many points."""
+    if len(items) > settings.max_curves_per_request:
+        raise ServiceError(
+            413,
+            "too_many_curves",
+            f"the request has {len(items)} light curves; at most "
+            f"{settings.max_curves_per_request} are accepted per request: split it",
+            [ErrorDetail(field="light_curves", message="too many light curves")],
+        )
+    limit = settings.max_points_per_curve
+    for index, item in enumerate(items):
+        n = max(len(item.time), len(item.mag), len(item.mag_err))
+        if n > limit:
+            raise ServiceError(
+                413,
+                "too_many_points",
+                f"light_curves[{index}] has {n} points; at most {limit} per curve are "
+                "accepted (the model keeps at most a few hundred: thin the curve)",
+                [
+                    ErrorDetail(
+                        curve_index=index,
+                        curve_id=item.id,
+                        field="time",
+                        message=f"more than {limit} points",
+                    )
+                ],
+            )
+
+
+def anomaly_rule(calibrated: bool, threshold: float, fdr: float | None, n: int) -> str:
+    if not calibrated:
+        return "none: the model has no IAS calibration, so there are no p-values"
+    if fdr is not None:
+        return f"Benjamini-Hochberg at false-discovery rate {fdr} over the request's {n} curves"
+    return f"p_value < {threshold}"
+
+
+class ScoringPipeline:
+    """The work behind the scoring endpoints, shared by every request."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        registry: ModelRegistry,
+        metrics: ServiceMetrics,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.metrics = metrics
+        self.model_thread = ModelThread(settings.model_threads)
+        self.cpu_pool = ThreadPoolExecutor(
+            max_workers=settings.period_workers, thread_name_prefix="lcvade-cpu"
+        )
+        self.batcher = MicroBatcher(
+            self.model_thread,
+            metrics,
+            max_batch=settings.max_batch,
+            max_wait_ms=settings.max_wait_ms,
+        )
+        self.period_grid = FrequencyGrid()
+
+    # -- thread helpers ---------------------------------------------------------------------
+    async def in_thread(self, fn, *args: Any):
+        return await asyncio.get_running_loop().run_in_executor(self.cpu_pool, fn, *args)
+
+    async def in_model_thread(self, fn, *args: Any):
+        return await self.model_thread.run(fn, *args)
+
+    async def start(self) -> None:
+        self.batcher.start()
+        await self.registry.load_initial(self.in_thread, self.in_model_thread)
+
+    async def stop(self) -> None:
+        await self.batcher.stop()
+        self.cpu_pool.shutdown(wait=True)
+        self.model_thread.shutdown()
+
+    # -- steps --------------------------------------------------------------------------------
+    def reject(self, details: Sequence[ErrorDetail]) -> None:
+        for detail in details:
+            self.metrics.curves_rejected.labels(reason=detail.field or "request").inc()
+
+    async def validate(
+        self, items: Sequence[LightCurveIn], handle: ModelHandle
+    ) -> list[LightCurve]:
+        try:
+            check_sizes(items, self.settings)
+            if len(items) <= 4:
+                return to_light_curves(items, handle.scorer.config)
+            return await self.in_thread(to_light_curves, items, handle.scorer.config)
+        except ServiceError as exc:
+            self.reject(exc.details)
+            raise
+
+    async def resolve_periods(
+        self, curves: Sequence[LightCurve]
+    ) -> tuple[np.ndarray, list[str], list[float | None]]:
+        """Given periods, or Lomb-Scargle estimates searched on the CPU threads."""
+        periods = np.array([np.nan if c.period is None else c.period for c in curves])
+        sources = ["given" if c.period is not None else "estimated" for c in curves]
+        confidences: list[float | None] = [None] * len(curves)
+        missing = [i for i, c in enumerate(curves) if c.period is None]
+        if not missing:
+            return periods, sources, confidences
+        found = await asyncio.gather(
+            *(self.in_thread(find_period, curves[i], self.period_grid) for i in missing),
+            return_exceptions=True,
+        )
+        problems = []
+        for i, result in zip(missing, found, strict=True):
+            if isinstance(result, BaseException) or not (
+                np.isfinite(result.period) and result.period > 0
+            ):
+                problems.append(
+                    ErrorDetail(
+                        curve_index=i,
+                        curve_id=curves[i].id,
+                        field="period",
+                        message=f"light_curves[{i}]: no period could be estimated from the "
+                        "points; send the period",
+                    )
+                )
+                continue
+            periods[i] = result.period
+            confidences[i] = result.confidence
+        if problems:
+            self.reject(problems)
+            raise invalid_curves(problems)
+        return periods, sources, confidences
+
+    def check_finite(self, curves: Sequence[LightCurve], *arrays: np.ndarray) -> None:
+        if not curves:
+            return
+        bad = np.zeros(len(curves), dtype=bool)
+        for array in arrays:
+            bad |= ~np.isfinite(array.reshape(len(curves), -1)).all(axis=1)
+        if bad.any():
+            problems = [
+                ErrorDetail(
+                    curve_index=int(i),
+                    curve_id=curves[i].id,
+                    field="mag",
+                    message=f"light_curves[{i}]: the model gives no finite score for this "
+                    "curve; check that mag and mag_err are magnitudes of a plausible size",
+                )
+                for i in np.flatnonzero(bad)
+            ]
+            self.reject(problems)
+            raise invalid_curves(problems)
+
+    # -- endpoints' work ----------------------------------------------------------------------
+    async def score_curves(
+        self, handle: ModelHandle, curves: Sequence[LightCurve], fdr: float | None
+    ) -> ScoreResponse:
+        """Score validated curves with ``handle``'s model."""
+        scorer = handle.scorer
+        if fdr is not None and scorer.calibration is None:
+            raise ServiceError(
+                422,
+                "uncalibrated_model",
+                "fdr needs p-values but the model being served has no IAS calibration",
+                [ErrorDetail(field="fdr", message="the model is not calibrated")],
+            )
+        periods, sources, confidences = await self.resolve_periods(curves)
+        ias, probs = await self.batcher.score(handle, curves, periods)
+        self.check_finite(curves, ias, probs)
+        results = scorer.results(curves, ias, probs, periods, sources, confidences)
+        scores = [CurveScore(**r.to_dict()) for r in results]
+        if fdr is not None and scores:
+            flags = benjamini_hochberg(np.array([s.p_value for s in scores]), fdr)
+            for score, flag in zip(scores, flags, strict=True):
+                score.is_anomaly = bool(flag)
+        self.metrics.curves_scored.inc(len(scores))
+        return ScoreResponse(
+            model=handle.ref,
+            anomaly_rule=anomaly_rule(
+                scorer.calibration is not None, scorer.p_value_threshold, fdr, len(scores)
+            ),
+            results=scores,
+        )
+
+    async def score(self, items: Sequence[LightCurveIn], fdr: float | None) -> ScoreResponse:
+        handle = self.registry.current
+        curves = await self.validate(items, handle)
+        return await self.score_curves(handle, curves, fdr)
+
+    async def reconstruct(
+        self, item: LightCurveIn, phases: Sequence[float] | None
+    ) -> ReconstructResponse:
+        handle = self.registry.current
+        if phases is not None:
+            check_phases(phases, self.settings.max_reconstruct_phases)
+        curve = (await self.validate([item], handle))[0]
+        periods, sources, _ = await self.resolve_periods([curve])
+        rec = await self.in_model_thread(
+            handle.scorer.reconstruct, curve.with_period(float(periods[0])), phases
+        )
+        self.check_finite([curve], rec.mean, rec.std, rec.induction_mean, rec.induction_std)
+        names = rec.bands if handle.scorer.config.bands else list(curve.bands or ("mag",))
+        return ReconstructResponse(
+            model=handle.ref,
+            id=curve.id,
+            period=float(periods[0]),
+            period_source=sources[0],  # type: ignore[arg-type]
+            observed=FoldedPoints(
+                phase=rec.observed_phase.tolist(),
+                mag=rec.observed_mag.tolist(),
+                mag_err=rec.observed_err.tolist(),
+                band=[names[b] for b in rec.observed_band],
+            ),
+            phases=rec.phases.tolist(),
+            induction_phases=rec.induction_phases.tolist(),
+            bands=[
+                BandCurve(
+                    band=names[b],
+                    mean=rec.mean[b].tolist(),
+                    std=rec.std[b].tolist(),
+                    induction_mean=rec.induction_mean[b].tolist(),
+                    induction_std=rec.induction_std[b].tolist(),
+                )
+                for b in range(len(names))
+            ],
+        )
+
+
+def check_phases(phases: Sequence[float], limit: int) -> None:
+    if len(phases) > limit:
+        raise ServiceError(
+            413,
+            "too_many_phases",
+            f"{len(phases)} phases requested; at most {limit} are accepted",
+            [ErrorDetail(field="phases", message="too many phases")],
+        )
+    if not phases:
+        raise ServiceError(
+            422,
+            "invalid_phases",
+            "phases is empty: give at least one phase in [0, 1], or omit it",
+            [ErrorDetail(field="phases", message="empty")],
+        )
+    values = np.asarray(phases, dtype=float)
+    bad = ~(np.isfinite(values) & (values >= 0.0) & (values <= 1.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ServiceError(
+            422,
+            "invalid_phases",
+            f"phases[{i}] = {values[i]} is not a phase: give numbers in [0, 1]",
+            [ErrorDetail(field="phases", point_index=i, message="not in [0, 1]")],
+        )

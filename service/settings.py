@@ -1,0 +1,92 @@
+"""Settings of the scoring service, read from ``LCVADE_*`` environment variables.
+
+Every field can be set as ``LCVADE_<FIELD>`` (e.g. ``LCVADE_MODEL=/models/v3``,
+``LCVADE_MAX_WAIT_MS=2``); the ``lcvade serve`` options override the environment.
+``LCVADE_API_KEYS`` is a comma-separated list.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration of one service process."""
+
+    model_config = SettingsConfigDict(env_prefix="LCVADE_", extra="ignore", frozen=True)
+
+    model: str = Field(
+        default="default", description="model directory, or the name of a bundled model"
+    )
+    host: str = Field(default="127.0.0.1", description="interface to listen on")
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port")
+    device: str = Field(default="auto", description="auto, cpu or cuda:N")
+
+    max_batch: int = Field(
+        default=256, ge=1, description="most curves coalesced into one micro-batch"
+    )
+    max_wait_ms: float = Field(
+        default=2.0, ge=0.0, description="longest wait for more requests before a micro-batch runs"
+    )
+    pass_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="rows of every forward pass (default 4 on the CPU, 32 on a GPU); passes "
+        "have a fixed shape so that a curve's score never depends on the other curves it is "
+        "batched with",
+    )
+    model_threads: int = Field(
+        default=1,
+        ge=1,
+        description="intra-op threads of the thread that runs the model; one keeps small "
+        "passes fast and leaves the other cores to HTTP and period search",
+    )
+    period_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="threads searching periods of curves sent without one",
+    )
+
+    max_body_bytes: int = Field(default=64 * MIB, ge=1024, description="largest request body")
+    max_curves_per_request: int = Field(default=10_000, ge=1)
+    max_points_per_curve: int = Field(default=100_000, ge=10)
+    max_reconstruct_phases: int = Field(default=5_000, ge=1)
+    request_timeout_s: float = Field(
+        default=60.0, gt=0.0, description="longest time one scoring request may take"
+    )
+
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="keys accepted for the scoring endpoints; empty = scoring is open",
+    )
+    admin_key: SecretStr | None = Field(
+        default=None, description="key for the admin endpoints; unset = they are disabled"
+    )
+
+    p_value_threshold: float = Field(
+        default=0.01, gt=0.0, lt=1.0, description="is_anomaly = p_value < this"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    graceful_shutdown_s: float = Field(
+        default=30.0, ge=0.0, description="how long shutdown waits for requests in flight"
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
+            return value
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {value!r}")
