@@ -15,7 +15,7 @@ import torch
 
 from lcvade import IASCalibration, LCVaDE, LCVaDEConfig, LightCurve, save_model
 from lcvade.batching import collate
-from training.trainer import TrainingSet, feature_statistics, train_epoch
+from training.trainer import TrainingSet, train_epoch
 
 CLASS_NAMES = ["sine", "sawtooth", "dip"]
 CLASS_PERIODS = (0.37, 2.9, 11.0)
@@ -93,10 +93,8 @@ def _train_and_save(directory: Path, config: LCVaDEConfig, seed: int) -> Path:
     periods = [CLASS_PERIODS[k] for k in labels]
     model = LCVaDE(config)
     data = TrainingSet.build(model, curves, periods, labels)
-    model.set_feature_statistics(*feature_statistics(data.batch.features))
-    prior = list(model.prior.parameters())
-    others = [p for n, p in model.named_parameters() if not n.startswith("prior.")]
-    optimizer = torch.optim.Adam([{"params": prior, "lr": 1e-2}, {"params": others, "lr": 1e-3}])
+    model.prepare_for_training(data.batch.features, data.labels)
+    optimizer = torch.optim.Adam(model.parameter_groups(lr=1e-3, feature_prior_lr=1e-2))
     train_epoch(model, data, optimizer, batch_size=30, seed=seed, epoch=0)
     model.eval()
     with torch.no_grad():

@@ -68,7 +68,7 @@ def test_scores_equal_the_python_api_and_no_object_is_lost(photometry, single_ba
         assert row["prob_sine"] == pytest.approx(want.class_probabilities["sine"], abs=1e-5)
         assert row["period_source"] == "estimated"
     probabilities = ok[["prob_sine", "prob_sawtooth", "prob_dip"]].sum(axis=1)
-    np.testing.assert_allclose(probabilities, 1.0, atol=1e-6)
+    np.testing.assert_allclose(probabilities, 1.0, atol=1e-4)  # float32 posteriors
     np.testing.assert_allclose(ok["anomaly_score"], -ok["ias"])
 
 
