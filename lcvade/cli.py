@@ -42,12 +42,14 @@ def _register_commands() -> None:
     from lcvade.cli_simulate import simulate_command
     from service.cli import serve
     from training.commands import evaluate_command, train_command
+    from training.score_cli import score
 
     app.command("simulate")(simulate_command)
     app.command("train")(train_command)
     app.command("evaluate")(evaluate_command)
     app.add_typer(gi_app, name="gi", help="The image generative-inference family (VAE ... MPCC).")
     app.command()(serve)
+    app.command("score")(score)
 
 
 def main() -> None:

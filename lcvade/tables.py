@@ -104,6 +104,107 @@ def read_table(path: str | os.PathLike[str], columns: list[str] | None = None) -
     return frame
 
 
+def _parquet_dataset(path: Path):
+    """A pyarrow dataset over a Parquet file or a (possibly Hive-partitioned) directory."""
+    import pyarrow.dataset as ds
+
+    partitioning = "hive" if path.is_dir() else None
+    return ds.dataset(path, format="parquet", partitioning=partitioning)
+
+
+def _is_alias_of(name: object, canonical: list[str]) -> bool:
+    lower = str(name).lower()
+    return any(lower == c or lower in ALIASES.get(c, ()) for c in canonical)
+
+
+def iter_table(
+    path: str | os.PathLike[str],
+    rows: int = 100_000,
+    columns: list[str] | None = None,
+    only: list[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Read a table file in frames of at most ``rows`` rows, with canonical column names.
+
+    CSV and Parquet (a file or a directory of part files, Hive-style ``key=value``
+    sub-directories becoming columns) are streamed, so memory does not grow with the file
+    (a Parquet row group is decoded whole, so it is bounded by the file's row-group size);
+    astropy formats (VOTable, FITS, ECSV) are read whole and then sliced.  ``columns``, if
+    given, must all be present in the first frame.  ``only``, if given, names the canonical
+    columns to load (a column under any of its aliases); the others are not parsed.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise TableError(f"{p} does not exist")
+    if rows < 1:
+        raise ValueError("rows must be >= 1")
+    fmt = table_format(p)
+    try:
+        if fmt == "csv":
+            sep = "\t" if _suffix(p) == ".tsv" else ","
+            usecols = None if only is None else (lambda name: _is_alias_of(name, only))
+            frames: Iterator[pd.DataFrame] = iter(
+                pd.read_csv(p, sep=sep, chunksize=rows, usecols=usecols)
+            )
+        elif fmt == "parquet":
+            dataset = _parquet_dataset(p)
+            names = None
+            if only is not None:
+                names = [n for n in dataset.schema.names if _is_alias_of(n, only)]
+            # no read-ahead beyond one batch and no pre-buffering of a file's other row
+            # groups: memory is set by ``rows`` (and the row-group size), not by the input
+            import pyarrow.dataset as ds
+
+            batches = dataset.to_batches(
+                columns=names,
+                batch_size=rows,
+                batch_readahead=1,
+                fragment_readahead=1,
+                fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False),
+            )
+            frames = (batch.to_pandas() for batch in batches)
+        else:
+            whole = read_table(p)
+            frames = (whole.iloc[i : i + rows] for i in range(0, max(len(whole), 1), rows))
+        first = True
+        for frame in frames:
+            frame = canonical_columns(frame)
+            if first and columns is not None:
+                missing = [c for c in columns if c not in frame.columns]
+                if missing:
+                    raise TableError(
+                        f"{p.name} lacks the column(s) {missing}; it has {list(frame.columns)}"
+                    )
+            first = False
+            yield frame
+    except TableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
+        raise TableError(f"could not read {p.name} as {fmt}: {exc}") from exc
+
+
+def count_table_rows(path: str | os.PathLike[str]) -> int:
+    """The number of data rows of a table file (CSV: its lines after the header)."""
+    p = Path(path)
+    fmt = table_format(p)
+    if fmt == "parquet":
+        return int(_parquet_dataset(p).count_rows())
+    if fmt == "csv":
+        import bz2
+        import gzip
+        import lzma
+
+        openers = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+        opener = openers.get(p.suffix.lower(), open)
+        lines, last = 0, b"\n"
+        with opener(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                lines += block.count(b"\n")
+                last = block[-1:]
+        lines += last != b"\n"
+        return max(lines - 1, 0)
+    return len(read_table(p))
+
+
 def canonical_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Rename known aliases to the canonical names (first match wins, case-insensitive)."""
     lower = {str(c).lower(): c for c in frame.columns}

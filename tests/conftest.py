@@ -9,6 +9,8 @@ from synthetic import randomised_model
 from lcvade.config import LCVaDEConfig
 from lcvade.model import LCVaDE
 
+pytest_plugins = ["batch_fixtures"]
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:

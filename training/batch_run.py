@@ -1,0 +1,392 @@
+"""A batch-scoring run: inputs staged into buckets, each bucket scored into one output part.
+
+``run_scoring(inputs, model, out)`` is what ``lcvade score`` does:
+
+1. find the inputs (:mod:`training.batch_inputs`) and decide the number of parts K, about
+   ``objects / chunk_size``; record inputs, model and settings in ``OUT/_run.json``;
+2. stage every row into bucket ``hash(object_id) mod K`` (:mod:`training.staging`), so each
+   part holds whole objects and memory is bounded by the chunk size, not the input size;
+3. score each bucket not yet finished -- here, or on a Dask cluster
+   (:mod:`training.dask_scoring`) -- into ``OUT/part-XXXXX.parquet``
+   (:mod:`training.batch_scoring`, :mod:`training.score_output`);
+4. set ``is_anomaly`` over the whole run (threshold or Benjamini-Hochberg), write
+   ``_SUCCESS``, and assemble a single-file output if one was asked for.
+
+A rerun with the same inputs, model and settings skips the parts that exist; a rerun with
+different ones is refused rather than mixing two runs in one output.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import shutil
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from tqdm.auto import tqdm
+
+from lcvade.checkpoint import read_manifest
+from lcvade.scorer import Scorer, load, resolve_model_path
+from training.batch_curves import BandPolicy, MultiBandPolicy, SparseBandPolicy, UnknownBandPolicy
+from training.batch_inputs import InputSource, discover_inputs, estimate_objects, read_objects
+from training.batch_scoring import Progress, result_schema, score_rows
+from training.process_memory import limit_heap_growth, release_memory
+from training.score_output import (
+    SUCCESS_FILE,
+    anomaly_rule,
+    apply_anomaly_rule,
+    assemble,
+    finished_parts,
+    is_single_file,
+    note_new_parts,
+    read_json,
+    record_rule,
+    summarize,
+    write_json,
+    write_part,
+)
+from training.staging import StagingWriter, read_bucket, staging_summary
+
+RUN_FILE = "_run.json"
+RUN_FORMAT = "lcvade-scores/1"
+STAGING_DIR = "_staging"
+
+
+class ScoreRunError(ValueError):
+    """A run cannot start or continue; the message says what to do."""
+
+
+class ScoreJobConfig(BaseModel):
+    """Settings of a batch-scoring run (loadable from TOML, overridden on the command line)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chunk_size: int = Field(default=10_000, ge=1, description="objects per output part (about)")
+    band_policy: MultiBandPolicy = "best"
+    unknown_bands: UnknownBandPolicy = "drop"
+    sparse_bands: SparseBandPolicy = "drop"
+    band_map: dict[str, str] = Field(default_factory=dict, description="input band renames")
+    p_value_threshold: float = Field(default=0.01, gt=0, lt=1)
+    fdr: float | None = Field(default=None, gt=0, lt=1, description="Benjamini-Hochberg q")
+    batch_size: int = Field(default=256, ge=1, description="curves per model forward pass")
+    device: str = "auto"
+    scheduler: str = Field(default="none", description="none, local, or a Dask address")
+    workers: int = Field(default=2, ge=1, description="workers of a local Dask cluster")
+    threads: int | None = Field(
+        default=1,
+        ge=1,
+        description="PyTorch threads without Dask (None: PyTorch's default). One thread, as on "
+        "Dask workers, makes the scores identical to a Dask run's; more threads may change "
+        "them in the last float32 digits",
+    )
+    staging_buffer_rows: int = Field(
+        default=250_000, ge=1000, description="rows read and held at once while staging"
+    )
+
+    @field_validator("scheduler")
+    @classmethod
+    def _known_scheduler(cls, value: str) -> str:
+        if value in ("none", "local") or "://" in value or value.count(":") == 1:
+            return value
+        raise ValueError(
+            f"{value!r} is not a scheduler: use none, local, or a Dask scheduler address such "
+            "as tcp://host:8786"
+        )
+
+    @property
+    def policy(self) -> BandPolicy:
+        return BandPolicy(self.band_policy, self.unknown_bands, self.sparse_bands)
+
+    def part_settings(self) -> dict[str, Any]:
+        """The settings that change the content of the parts (a resume must match them)."""
+        return self.model_dump(
+            include={
+                "chunk_size",
+                "band_policy",
+                "unknown_bands",
+                "sparse_bands",
+                "band_map",
+            }
+        )
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: Any) -> ScoreJobConfig:
+        """Settings from a TOML file (its ``[score]`` table, or the top level), overridden."""
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        data = data.get("score", data)
+        return cls.model_validate({**data, **overrides})
+
+
+@dataclass(frozen=True)
+class PartTask:
+    """What scoring one part needs besides the model: where to read and write, and how."""
+
+    part: int
+    staging: str
+    out: str
+    policy: BandPolicy
+    batch_size: int
+    n_objects: int = 0
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The outcome of :func:`run_scoring`."""
+
+    out: Path
+    parts: int
+    parts_scored: int
+    rows: int
+    ok: int
+    rejected: int
+    anomalies: int
+    anomaly_rule: dict[str, Any]
+    seconds: float
+    staging_seconds: float = 0.0
+
+
+def score_part(
+    scorer: Scorer, task: PartTask, *, n_jobs: int | None = None, progress: Progress | None = None
+) -> dict[str, int]:
+    """Score the objects of one staged bucket and write its part file."""
+    photometry, objects = read_bucket(task.staging, task.part)
+    table = score_rows(
+        scorer,
+        photometry,
+        objects,
+        task.policy,
+        n_jobs=n_jobs,
+        batch_size=task.batch_size,
+        progress=progress,
+    )
+    write_part(task.out, task.part, table)
+    n_rows = table.num_rows
+    del photometry, objects, table
+    gc.collect()  # pandas frames hold reference cycles: free their buffers now, not later
+    release_memory()
+    return {"part": task.part, "rows": n_rows}
+
+
+def _score_here(
+    model_dir: Path,
+    tasks: Sequence[PartTask],
+    config: ScoreJobConfig,
+    progress: Progress,
+    on_part: Callable[[dict[str, int]], None] | None,
+) -> None:
+    """Score the parts one after the other in this process."""
+    import torch
+
+    scorer = load(
+        model_dir,
+        device=config.device,
+        p_value_threshold=config.p_value_threshold,
+        batch_size=config.batch_size,
+    )
+    threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)  # the period search uses every core anyway
+    try:
+        for task in tasks:
+            done = score_part(scorer, task, progress=progress)
+            if on_part is not None:
+                on_part(done)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fingerprint_objects(path: str | Path | None) -> dict[str, object] | None:
+    return None if path is None else InputSource(Path(path), "table").fingerprint()
+
+
+def _stage(
+    sources: Sequence[InputSource],
+    objects: str | Path | None,
+    directory: Path,
+    n_parts: int,
+    config: ScoreJobConfig,
+    progress: bool,
+) -> dict[str, Any]:
+    writer = StagingWriter(directory, n_parts, config.staging_buffer_rows)
+    bar = tqdm(total=len(sources), unit="input", desc="staging", disable=not progress)
+    with bar:
+        for source in sources:
+            for frame in source.frames(config.staging_buffer_rows, config.band_map):
+                writer.add_photometry(frame)
+            bar.update(1)
+        if objects is not None:
+            for frame in read_objects(objects, config.staging_buffer_rows):
+                writer.add_objects(frame)
+    return writer.close()
+
+
+def _open_run_directory(
+    directory: Path,
+    identity: dict[str, Any],
+    plan_parts: Callable[[], int],
+    scored_rule: dict[str, float],
+) -> int:
+    """Create or check ``directory``; returns the number of parts of the run."""
+    run = read_json(directory / RUN_FILE)
+    if run is None:
+        if directory.exists() and any(directory.iterdir()):
+            raise ScoreRunError(
+                f"{directory} exists and is not an lcvade score directory; choose another --out"
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+        n_parts = plan_parts()
+        record_rule(directory, scored_rule, p_value_threshold=scored_rule["p_below"])
+        write_json(directory / RUN_FILE, {**identity, "n_parts": n_parts})
+        return n_parts
+    changed = [key for key, value in identity.items() if run.get(key) != value]
+    if changed:
+        raise ScoreRunError(
+            f"{directory} holds a run with different {', '.join(changed)}; pass --overwrite "
+            "to start again, or choose another --out"
+        )
+    return int(run["n_parts"])
+
+
+def _clear(directory: Path, out: Path | None) -> None:
+    if directory.exists():
+        if not (directory / RUN_FILE).is_file() and any(directory.iterdir()):
+            raise ScoreRunError(
+                f"{directory} is not an lcvade score directory; refusing to delete it"
+            )
+        shutil.rmtree(directory)
+    if out is not None and out.exists():
+        out.unlink()
+
+
+def run_scoring(
+    inputs: Sequence[str | Path],
+    model: str | Path,
+    out: str | Path,
+    *,
+    objects: str | Path | None = None,
+    config: ScoreJobConfig | None = None,
+    client: Any = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    on_part: Callable[[dict[str, int]], None] | None = None,
+) -> RunSummary:
+    """Score every object of ``inputs`` with ``model`` into ``out`` (see the module docstring).
+
+    ``out`` ending in ``.parquet``/``.csv``/``.csv.gz`` is one file (parts are kept beside
+    it in ``OUT.parts/`` until it is assembled); anything else is a directory of parts.
+    ``client`` is an existing ``distributed.Client`` to run on (instead of
+    ``config.scheduler``); ``on_part`` is called after each part is written.
+    """
+    started = time.perf_counter()
+    limit_heap_growth()
+    config = config or ScoreJobConfig()
+    out = Path(out)
+    single = is_single_file(out)
+    directory = out.with_name(out.name + ".parts") if single else out
+    sources = discover_inputs(inputs)
+    model_dir = resolve_model_path(model)
+    manifest = read_manifest(model_dir)
+    if config.fdr is not None and manifest.calibration_size == 0:
+        raise ScoreRunError(
+            f"--fdr needs p-values, but the model {model_dir} has no IAS calibration"
+        )
+    if overwrite:
+        _clear(directory, out if single else None)
+    elif single and out.exists() and not directory.exists():
+        raise ScoreRunError(f"{out} already exists; remove it or pass --overwrite")
+    identity = {
+        "format": RUN_FORMAT,
+        "inputs": [s.fingerprint() for s in sources],
+        "objects": _fingerprint_objects(objects),
+        "model": {
+            "name": manifest.name,
+            "version": manifest.version,
+            "weights_sha256": manifest.weights_sha256,
+        },
+        "settings": config.part_settings(),
+    }
+
+    def plan_parts() -> int:
+        rows = config.staging_buffer_rows
+        estimate = estimate_objects(sources, rows)
+        if objects is not None:
+            objects_table = InputSource(Path(objects), "table")
+            estimate = max(estimate, objects_table.estimated_objects(rows))
+        return max(1, math.ceil(estimate / config.chunk_size))
+
+    scored_rule = anomaly_rule(config.p_value_threshold, None)
+    n_parts = _open_run_directory(directory, identity, plan_parts, scored_rule)
+    staging = directory / STAGING_DIR
+    todo = sorted(set(range(n_parts)) - finished_parts(directory))
+    staging_seconds = 0.0
+    if todo:
+        note_new_parts(directory, scored_rule)
+        (directory / SUCCESS_FILE).unlink(missing_ok=True)
+        staging_started = time.perf_counter()
+        staged = staging_summary(staging) or _stage(
+            sources, objects, staging, n_parts, config, progress
+        )
+        staging_seconds = time.perf_counter() - staging_started
+        # largest parts first: on a cluster the last tasks to finish are then the small ones
+        order = sorted(todo, key=lambda j: -staged["objects"][j])
+        tasks = [
+            PartTask(
+                j,
+                str(staging.resolve()),
+                str(directory.resolve()),
+                config.policy,
+                config.batch_size,
+                staged["objects"][j],
+            )
+            for j in order
+        ]
+        total = sum(staged["objects"][j] for j in todo)
+        with tqdm(total=total, unit="obj", desc="scoring", disable=not progress) as bar:
+            if client is None and config.scheduler == "none":
+                _score_here(model_dir, tasks, config, bar.update, on_part)
+            else:
+                from training.dask_scoring import dask_client, score_parts_on_dask
+
+                def finished(done: dict[str, int]) -> None:
+                    bar.update(staged["objects"][done["part"]])
+                    if on_part is not None:
+                        on_part(done)
+
+                with dask_client(config.scheduler, config.workers, client) as dask:
+                    score_parts_on_dask(dask, model_dir, manifest, tasks, config, finished)
+
+    rule = apply_anomaly_rule(
+        directory, n_parts, anomaly_rule(config.p_value_threshold, config.fdr)
+    )
+    totals = summarize(directory, n_parts)
+    seconds = time.perf_counter() - started
+    write_json(
+        directory / SUCCESS_FILE,
+        {
+            **totals,
+            "parts": n_parts,
+            "parts_scored": len(todo),
+            "anomaly_rule": rule,
+            "seconds": seconds,
+        },
+    )
+    shutil.rmtree(staging, ignore_errors=True)
+    if single:
+        assemble(directory, n_parts, out, result_schema(manifest.class_names))
+        shutil.rmtree(directory)
+    return RunSummary(
+        out=out,
+        parts=n_parts,
+        parts_scored=len(todo),
+        anomaly_rule=rule,
+        seconds=seconds,
+        staging_seconds=staging_seconds,
+        **totals,
+    )
