@@ -18,20 +18,20 @@ the tensors match the architecture the config describes.  Every failure raises
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from lcvade.atomic_files import file_sha256, write_atomic, write_text_atomic
 from lcvade.calibration import IASCalibration
 from lcvade.config import LCVaDEConfig
+from lcvade.manifests import read_versioned_manifest
 from lcvade.model import LCVaDE
 from lcvade.version import __version__
 
@@ -127,24 +127,15 @@ def save_model(
 
 def read_manifest(directory: str | os.PathLike[str]) -> Manifest:
     """Parse and check the manifest of a model directory."""
-    path = Path(directory) / MANIFEST_FILE
-    if not path.is_file():
-        raise CheckpointError(f"{path} not found: is {directory} a model directory?")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc})") from exc
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path} is not an lcvade model manifest (format != {FORMAT_NAME})")
-    if raw.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has format_version {raw.get('format_version')!r}; this lcvade "
-            f"({__version__}) reads version {FORMAT_VERSION} only"
-        )
-    try:
-        return Manifest.model_validate(raw)
-    except ValidationError as exc:
-        raise CheckpointError(f"{path} is malformed: {exc}") from exc
+    return read_versioned_manifest(
+        directory,
+        MANIFEST_FILE,
+        Manifest,
+        format_name=FORMAT_NAME,
+        format_version=FORMAT_VERSION,
+        directory_kind="model",
+        error=CheckpointError,
+    )
 
 
 def load_model(

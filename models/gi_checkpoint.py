@@ -17,18 +17,18 @@ describes; every failure raises :class:`CheckpointError` saying what is wrong.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from lcvade.atomic_files import file_sha256, write_atomic, write_text_atomic
+from lcvade.manifests import read_versioned_manifest
 from models.base import GIModel
 from models.registry import build_model
 
@@ -129,24 +129,16 @@ def save_checkpoint(
 
 
 def read_manifest(directory: str | os.PathLike[str]) -> GIManifest:
-    path = Path(directory) / MANIFEST_FILE
-    if not path.is_file():
-        raise CheckpointError(f"{path} not found: is {directory} a checkpoint directory?")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc})") from exc
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path} is not an image-family checkpoint (format != {FORMAT_NAME})")
-    if raw.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has format version {raw.get('format_version')!r}; "
-            f"this code reads version {FORMAT_VERSION}"
-        )
-    try:
-        return GIManifest.model_validate(raw)
-    except ValidationError as exc:
-        raise CheckpointError(f"{path} is not a valid manifest: {exc}") from exc
+    """Parse and check the manifest of a checkpoint directory."""
+    return read_versioned_manifest(
+        directory,
+        MANIFEST_FILE,
+        GIManifest,
+        format_name=FORMAT_NAME,
+        format_version=FORMAT_VERSION,
+        directory_kind="checkpoint",
+        error=CheckpointError,
+    )
 
 
 def _restore_optimizers(model: GIModel, manifest: GIManifest, tensors: dict) -> None:
