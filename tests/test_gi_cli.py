@@ -7,20 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from lcvade.cli_gi import app
 from models.evaluation import COLUMNS
 
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny networks run fastest, and steadiest on a shared machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def cells(line: str) -> list[str]:
