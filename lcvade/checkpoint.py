@@ -18,20 +18,20 @@ the tensors match the architecture the config describes.  Every failure raises
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from lcvade.atomic_files import file_sha256, write_atomic, write_text_atomic
 from lcvade.calibration import IASCalibration
 from lcvade.config import LCVaDEConfig
+from lcvade.manifests import read_versioned_manifest
 from lcvade.model import LCVaDE
 from lcvade.version import __version__
 
@@ -76,24 +76,6 @@ def feature_names(config: LCVaDEConfig) -> list[str]:
     return [*means, *stds, "log10_period"]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def save_model(
     model: LCVaDE,
     directory: str | os.PathLike[str],
@@ -125,7 +107,7 @@ def save_model(
     if calibration is not None:
         tensors[CALIBRATION_KEY] = torch.from_numpy(calibration.values.copy())
     weights = out / WEIGHTS_FILE
-    _write_atomic(weights, lambda p: save_file(tensors, str(p), metadata={"format": FORMAT_NAME}))
+    write_atomic(weights, lambda p: save_file(tensors, str(p), metadata={"format": FORMAT_NAME}))
     manifest = Manifest(
         name=name,
         version=str(version),
@@ -137,33 +119,23 @@ def save_model(
         feature_std=model.feature_std.tolist(),
         calibration_size=0 if calibration is None else len(calibration),
         training=training or {},
-        weights_sha256=_sha256(weights),
+        weights_sha256=file_sha256(weights),
     )
-    text = manifest.model_dump_json(indent=2)
-    _write_atomic(out / MANIFEST_FILE, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+    write_text_atomic(out / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
     return out
 
 
 def read_manifest(directory: str | os.PathLike[str]) -> Manifest:
     """Parse and check the manifest of a model directory."""
-    path = Path(directory) / MANIFEST_FILE
-    if not path.is_file():
-        raise CheckpointError(f"{path} not found: is {directory} a model directory?")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc})") from exc
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path} is not an lcvade model manifest (format != {FORMAT_NAME})")
-    if raw.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has format_version {raw.get('format_version')!r}; this lcvade "
-            f"({__version__}) reads version {FORMAT_VERSION} only"
-        )
-    try:
-        return Manifest.model_validate(raw)
-    except ValidationError as exc:
-        raise CheckpointError(f"{path} is malformed: {exc}") from exc
+    return read_versioned_manifest(
+        directory,
+        MANIFEST_FILE,
+        Manifest,
+        format_name=FORMAT_NAME,
+        format_version=FORMAT_VERSION,
+        directory_kind="model",
+        error=CheckpointError,
+    )
 
 
 def load_model(
@@ -174,7 +146,7 @@ def load_model(
     weights = Path(directory) / WEIGHTS_FILE
     if not weights.is_file():
         raise CheckpointError(f"{weights} not found")
-    if _sha256(weights) != manifest.weights_sha256:
+    if file_sha256(weights) != manifest.weights_sha256:
         raise CheckpointError(
             f"{weights} does not match the SHA-256 recorded in its manifest: the file is "
             "truncated, corrupt or was modified"

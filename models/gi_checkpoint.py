@@ -17,18 +17,18 @@ describes; every failure raises :class:`CheckpointError` saying what is wrong.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from lcvade.atomic_files import file_sha256, write_atomic, write_text_atomic
+from lcvade.manifests import read_versioned_manifest
 from models.base import GIModel
 from models.registry import build_model
 
@@ -67,24 +67,6 @@ class Checkpoint:
     model: GIModel
     manifest: GIManifest
     rng: dict[str, torch.Tensor] = field(default_factory=dict)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _optimizer_tensors(
@@ -128,7 +110,7 @@ def save_checkpoint(
     for name, state in rng.items():
         tensors[f"rng.{name}"] = state.detach().cpu().clone()
     weights = out / WEIGHTS_FILE
-    _write_atomic(weights, lambda p: save_file(tensors, str(p), metadata={"format": FORMAT_NAME}))
+    write_atomic(weights, lambda p: save_file(tensors, str(p), metadata={"format": FORMAT_NAME}))
     manifest = GIManifest(
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         model=model.name,
@@ -140,32 +122,23 @@ def save_checkpoint(
         optimizers=groups,
         rng=sorted(rng),
         training=training or {},
-        weights_sha256=_sha256(weights),
+        weights_sha256=file_sha256(weights),
     )
-    text = manifest.model_dump_json(indent=2)
-    _write_atomic(out / MANIFEST_FILE, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+    write_text_atomic(out / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
     return out
 
 
 def read_manifest(directory: str | os.PathLike[str]) -> GIManifest:
-    path = Path(directory) / MANIFEST_FILE
-    if not path.is_file():
-        raise CheckpointError(f"{path} not found: is {directory} a checkpoint directory?")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc})") from exc
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path} is not an image-family checkpoint (format != {FORMAT_NAME})")
-    if raw.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has format version {raw.get('format_version')!r}; "
-            f"this code reads version {FORMAT_VERSION}"
-        )
-    try:
-        return GIManifest.model_validate(raw)
-    except ValidationError as exc:
-        raise CheckpointError(f"{path} is not a valid manifest: {exc}") from exc
+    """Parse and check the manifest of a checkpoint directory."""
+    return read_versioned_manifest(
+        directory,
+        MANIFEST_FILE,
+        GIManifest,
+        format_name=FORMAT_NAME,
+        format_version=FORMAT_VERSION,
+        directory_kind="checkpoint",
+        error=CheckpointError,
+    )
 
 
 def _restore_optimizers(model: GIModel, manifest: GIManifest, tensors: dict) -> None:
@@ -198,7 +171,7 @@ def load_checkpoint(directory: str | os.PathLike[str]) -> Checkpoint:
     weights = Path(directory) / WEIGHTS_FILE
     if not weights.is_file():
         raise CheckpointError(f"{weights} not found")
-    if _sha256(weights) != manifest.weights_sha256:
+    if file_sha256(weights) != manifest.weights_sha256:
         raise CheckpointError(f"{weights} does not match the SHA-256 in its manifest")
     try:
         tensors = load_file(str(weights))

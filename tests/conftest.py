@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from synthetic import randomised_model
 
 from lcvade.config import LCVaDEConfig
 from lcvade.model import LCVaDE
 
 pytest_plugins = ["batch_fixtures"]
+
+
+@pytest.fixture
+def single_torch_thread():
+    """Run a test on one torch thread, then restore the thread count.
+
+    Tiny networks run fastest, and steadiest on a shared machine, on one thread.  Test
+    modules opt in with ``pytestmark = pytest.mark.usefixtures("single_torch_thread")``.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

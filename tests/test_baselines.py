@@ -29,12 +29,7 @@ from training.split import outlier_split
 TINY = {"channels": 4, "n_reference": 16, "max_points": 60}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -111,48 +111,23 @@ def test_cli_scores_on_a_cluster_address_and_writes_one_csv(
 def test_cli_reports_user_errors_in_words(single_band_model, tmp_path):
     _register_commands()
     runner = CliRunner()
-    missing = runner.invoke(
-        app,
-        [
-            "score",
-            str(tmp_path / "nope.csv"),
-            "--model",
-            str(single_band_model),
-            "--out",
-            str(tmp_path / "o"),
-        ],
-    )
+
+    def score(table: str, out: str, *flags: str):
+        """``lcvade score`` of tmp_path/table with the single-band model into tmp_path/out."""
+        model = ["--model", str(single_band_model)]
+        return runner.invoke(
+            app, ["score", str(tmp_path / table), *model, "--out", str(tmp_path / out), *flags]
+        )
+
+    missing = score("nope.csv", "o")
     assert missing.exit_code == 2 and "nope.csv does not exist" in missing.output
 
     (tmp_path / "lc.csv").write_text("object_id,time,mag\na,1,2\n")
-    bad_policy = runner.invoke(
-        app,
-        [
-            "score",
-            str(tmp_path / "lc.csv"),
-            "--model",
-            str(single_band_model),
-            "--out",
-            str(tmp_path / "o"),
-            "--band-policy",
-            "loudest",
-        ],
-    )
+    bad_policy = score("lc.csv", "o", "--band-policy", "loudest")
     assert bad_policy.exit_code == 2
     assert "band_policy: Input should be 'best', 'merge' or 'require'" in bad_policy.output
 
-    no_err = runner.invoke(
-        app,
-        [
-            "score",
-            str(tmp_path / "lc.csv"),
-            "--model",
-            str(single_band_model),
-            "--out",
-            str(tmp_path / "o2"),
-            "--no-progress",
-        ],
-    )
+    no_err = score("lc.csv", "o2", "--no-progress")
     assert no_err.exit_code == 2 and "lacks the column(s) ['mag_err']" in no_err.output
 
 

@@ -19,14 +19,7 @@ from models.gi_checkpoint import (
 from models.gi_train import TrainConfig, train
 from models.images import load_dataset
 
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny networks run fastest, and steadiest on a shared machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 DIGITS = load_dataset("digits")

@@ -7,20 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from lcvade.cli_gi import app
 from models.evaluation import COLUMNS
 
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny networks run fastest, and steadiest on a shared machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def cells(line: str) -> list[str]:
@@ -44,39 +36,16 @@ def test_train_then_evaluate_mpcc(tmp_path: Path) -> None:
     assert manifest["model"] == "mpcc" and manifest["step"] == 2 and manifest["data"] == "digits"
     assert (out / "model.safetensors").stat().st_size > 1000
 
-    result = runner.invoke(
-        app,
-        [
-            "evaluate",
-            str(out),
-            "--samples",
-            "40",
-            "--classifier-steps",
-            "3",
-            "--classifier-width",
-            "2",
-        ],
-    )
+    budget = ["--samples", "40", "--classifier-steps", "3", "--classifier-width", "2"]
+    evaluate = ["evaluate", str(out), *budget]
+    result = runner.invoke(app, evaluate)
     assert result.exit_code == 0, result.output
     header = next(line for line in result.output.splitlines() if line.startswith("| Model"))
     assert cells(header)[1:] == list(COLUMNS)
     row = next(line for line in result.output.splitlines() if line.startswith("| mpcc"))
     assert len(cells(row)) == len(COLUMNS) + 1
 
-    result = runner.invoke(
-        app,
-        [
-            "evaluate",
-            str(out),
-            "--samples",
-            "40",
-            "--classifier-steps",
-            "3",
-            "--classifier-width",
-            "2",
-            "--json",
-        ],
-    )
+    result = runner.invoke(app, [*evaluate, "--json"])
     values = json.loads(result.output[result.output.index("{") :])
     assert 0.0 <= values["Clust%"] <= 100.0 and values["FID"] >= 0.0 and values["IS"] >= 1.0
 

@@ -23,14 +23,7 @@ from models.divergences import (
     wasserstein2,
 )
 
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny networks run fastest, and steadiest on a shared machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def random_spd(rng: np.random.Generator, dim: int) -> np.ndarray:

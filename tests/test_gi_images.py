@@ -14,14 +14,7 @@ import torch
 
 from models.images import DataError, load_dataset, read_idx
 
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny networks run fastest, and steadiest on a shared machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def test_digits_are_real_upsampled_and_in_range() -> None:

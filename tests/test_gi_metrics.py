@@ -19,14 +19,7 @@ from models.metrics import (
 )
 from models.priors import GaussianMixturePrior, StandardNormalPrior
 
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny networks run fastest, and steadiest on a shared machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def brute_force_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:

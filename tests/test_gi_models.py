@@ -14,14 +14,7 @@ from models.base import GIModel
 from models.registry import MODELS, build_model
 from models.vade import expected_component_log_prob
 
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    """Tiny networks run fastest, and steadiest on a shared machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 TINY = {"width": 2, "latent_dim": 4}

@@ -24,6 +24,7 @@ from lcvade.simulation.eclipsing import (
 from lcvade.simulation.shapes import (
     FourierSeries,
     LPVStars,
+    catalog_fourier_series,
     fit_fourier,
     lpv_magnitude,
     ogle_fourier_series,
@@ -41,14 +42,7 @@ def _wrap(x: np.ndarray) -> np.ndarray:
 # --- Fourier pulsators --------------------------------------------------------------------
 def test_series_peak_to_peak_is_the_catalog_amplitude(rng: np.random.Generator) -> None:
     rows = load_catalog().draw("RRab", 200, rng)
-    series = ogle_fourier_series(
-        rows["A_1"],
-        rows["R21"],
-        rows["phi21"],
-        rows["R31"],
-        rows["phi31"],
-        rng.uniform(0, TWO_PI, 200),
-    )
+    series = catalog_fourier_series(rows, rng.uniform(0, TWO_PI, 200))
     fine = np.ptp(series.evaluate(np.broadcast_to(np.linspace(0, 1, 20001), (200, 20001))), 1)
     assert np.allclose(fine, rows["A_1"], rtol=2e-4)
 
@@ -98,28 +92,14 @@ def test_rrab_and_cepheids_rise_fast_and_decline_slowly(rng: np.random.Generator
     catalog = load_catalog()
     for label in ("RRab", "DCEP_F"):
         rows = catalog.draw(label, 400, rng)
-        series = ogle_fourier_series(
-            rows["A_1"],
-            rows["R21"],
-            rows["phi21"],
-            rows["R31"],
-            rows["phi31"],
-            rng.uniform(0, TWO_PI, 400),
-        )
+        series = catalog_fourier_series(rows, rng.uniform(0, TWO_PI, 400))
         strong = rows["R21"] > 0.35
         assert np.median(_rise_fraction(series)[strong]) < 0.33, label
 
 
 def test_max_light_phase_is_the_brightest(rng: np.random.Generator) -> None:
     rows = load_catalog().draw("DCEP_1O", 50, rng)
-    series = ogle_fourier_series(
-        rows["A_1"],
-        rows["R21"],
-        rows["phi21"],
-        rows["R31"],
-        rows["phi31"],
-        rng.uniform(0, TWO_PI, 50),
-    )
+    series = catalog_fourier_series(rows, rng.uniform(0, TWO_PI, 50))
     at_max = series.evaluate(series.max_light_phase(), np.arange(50))
     assert np.allclose(at_max, series.on_grid().min(axis=1))
 

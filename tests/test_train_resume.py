@@ -26,13 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"channels": 4, "n_reference": 16, "max_points": 60}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Training runs on one CPU thread (the job's default; fastest on a shared machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def tiny_training_set(n_per_class: int = 8):

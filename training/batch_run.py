@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tqdm.auto import tqdm
 
+from lcvade.atomic_files import write_json_atomic
 from lcvade.checkpoint import read_manifest
 from lcvade.scorer import Scorer, load, resolve_model_path
 from training.batch_curves import BandPolicy, MultiBandPolicy, SparseBandPolicy, UnknownBandPolicy
@@ -48,7 +49,6 @@ from training.score_output import (
     read_json,
     record_rule,
     summarize,
-    write_json,
     write_part,
 )
 from training.staging import StagingWriter, read_bucket, staging_summary
@@ -243,7 +243,7 @@ def _open_run_directory(
         directory.mkdir(parents=True, exist_ok=True)
         n_parts = plan_parts()
         record_rule(directory, scored_rule, p_value_threshold=scored_rule["p_below"])
-        write_json(directory / RUN_FILE, {**identity, "n_parts": n_parts})
+        write_json_atomic(directory / RUN_FILE, {**identity, "n_parts": n_parts})
         return n_parts
     changed = [key for key, value in identity.items() if run.get(key) != value]
     if changed:
@@ -367,7 +367,7 @@ def run_scoring(
     )
     totals = summarize(directory, n_parts)
     seconds = time.perf_counter() - started
-    write_json(
+    write_json_atomic(
         directory / SUCCESS_FILE,
         {
             **totals,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from lcvade.atomic_files import write_atomic
 from lcvade.lightcurve import LightCurve
 from lcvade.period import DEFAULT_GRID, FrequencyGrid, find_periods
 
@@ -63,13 +64,7 @@ class PeriodCache:
         rows = [(oid, dig, p, c) for (oid, dig), (p, c) in self.entries.items()]
         frame = pd.DataFrame(rows, columns=CACHE_COLUMNS)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        try:
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, self.path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        write_atomic(self.path, lambda p: frame.to_parquet(p, index=False))
 
 
 def resolve_periods(

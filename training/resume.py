@@ -31,6 +31,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from lcvade.atomic_files import write_text_atomic
+
 CHECKPOINT_DIR = "checkpoint"
 POINTER_FILE = "latest.json"
 NOISE_KEY = "rng.noise"
@@ -121,9 +123,7 @@ class CheckpointStore:
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
-        pointer = self.root / f".{POINTER_FILE}.tmp-{os.getpid()}"
-        pointer.write_text(json.dumps({"snapshot": name}), encoding="utf-8")
-        os.replace(pointer, self.root / POINTER_FILE)
+        write_text_atomic(self.root / POINTER_FILE, json.dumps({"snapshot": name}))
         for old in self.root.iterdir():
             if old.is_dir() and old.name != name:
                 shutil.rmtree(old, ignore_errors=True)

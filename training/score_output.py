@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from lcvade.atomic_files import write_atomic, write_json_atomic
 from lcvade.calibration import benjamini_hochberg
 
 PART_PATTERN = re.compile(r"^part-(\d{5})\.parquet$")
@@ -35,21 +35,6 @@ SINGLE_FILE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz")
 
 def part_path(directory: str | os.PathLike[str], part: int) -> Path:
     return Path(directory) / f"part-{part:05d}.parquet"
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write ``path`` through a temporary file in the same directory and rename it."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_json(path: Path, value: Any) -> None:
-    write_atomic(path, lambda p: p.write_text(json.dumps(value, indent=2) + "\n", "utf-8"))
 
 
 def read_json(path: Path) -> Any | None:
@@ -87,7 +72,7 @@ def _parts_rule(directory: Path) -> dict[str, float] | None:
 
 
 def record_rule(directory: Path, rule: dict[str, float] | None, **details: Any) -> None:
-    write_json(directory / RULE_FILE, {"rule": rule, **details})
+    write_json_atomic(directory / RULE_FILE, {"rule": rule, **details})
 
 
 def note_new_parts(directory: Path, scored_rule: dict[str, float]) -> None:

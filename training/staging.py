@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lcvade.atomic_files import write_text_atomic
 from training.photometry_rows import SCHEMA, objects_to_arrow, to_arrow
 from training.process_memory import release_memory
 
@@ -153,9 +154,7 @@ class StagingWriter:
         self._writers.clear()
         counts = [bucket_object_count(self.directory, j) for j in range(self.n_buckets)]
         summary = {"n_buckets": self.n_buckets, "rows": self.rows, "objects": counts}
-        tmp = self.directory / f".{DONE_FILE}.tmp"
-        tmp.write_text(json.dumps(summary), encoding="utf-8")
-        os.replace(tmp, self.directory / DONE_FILE)
+        write_text_atomic(self.directory / DONE_FILE, json.dumps(summary))
         return summary
 
 

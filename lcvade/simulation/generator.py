@@ -38,7 +38,7 @@ from lcvade.simulation.catalog import Catalog, load_catalog
 from lcvade.simulation.eclipsing import binary_curves, binary_magnitude, draw_binaries
 from lcvade.simulation.labels import ECLIPSING_LABELS, FOURIER_LABELS, LPV, parse_classes
 from lcvade.simulation.photometry import PhotometrySpec, get_photometry, observe
-from lcvade.simulation.shapes import TWO_PI, LPVStars, lpv_magnitude, ogle_fourier_series
+from lcvade.simulation.shapes import TWO_PI, LPVStars, catalog_fourier_series, lpv_magnitude
 
 BLOCK_SIZE: Final = 256
 EB_COLOUR: Final = {"EA": (0.0, 1.2), "EW": (0.4, 1.2)}
@@ -222,9 +222,7 @@ def _fourier_class(
 ) -> None:
     rows = catalog.draw(label, members.size, rng)
     phi1 = rng.uniform(0.0, TWO_PI, members.size)
-    series = ogle_fourier_series(
-        rows["A_1"], rows["R21"], rows["phi21"], rows["R31"], rows["phi31"], phi1
-    )
+    series = catalog_fourier_series(rows, phi1)
     period = rows["P_1"]
     ratio = _ratios("pulsating", sampling.bands)
     phase = t_rel[pts] / period[who]

@@ -43,6 +43,8 @@ from typing import Final
 
 import numpy as np
 
+from lcvade.simulation.catalog import CatalogRows
+
 TWO_PI: Final = 2.0 * np.pi
 N_HARMONICS: Final = 3
 PHASE_GRID: Final = 512
@@ -112,6 +114,13 @@ def ogle_fourier_series(
     ptp = FourierSeries(unit, phases).peak_to_peak()
     scale = np.asarray(amplitude, dtype=np.float64) / ptp
     return FourierSeries(unit * scale[:, None], phases)
+
+
+def catalog_fourier_series(rows: CatalogRows, phi1: np.ndarray) -> FourierSeries:
+    """:func:`ogle_fourier_series` of catalog rows (their ``A_1, R21, phi21, R31, phi31``)."""
+    return ogle_fourier_series(
+        rows["A_1"], rows["R21"], rows["phi21"], rows["R31"], rows["phi31"], phi1
+    )
 
 
 @dataclass(frozen=True)
