@@ -243,7 +243,7 @@ def main() -> None:
     parser.add_argument("--max-points", type=int, default=300)
     parser.add_argument("--pool", type=int, default=2000, help="distinct curves sent")
     parser.add_argument("--max-batch", type=int, default=256)
-    parser.add_argument("--max-wait-ms", type=float, default=2.0)
+    parser.add_argument("--max-wait-ms", type=float, default=0.0)
     parser.add_argument("--pass-rows", type=int, default=None, help="default: the service's")
     parser.add_argument("--model-threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)

@@ -16,7 +16,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-from torch.nn.utils import parametrize
 
 from lcvade.batching import CurveBatch, collate
 from lcvade.calibration import IASCalibration
@@ -24,6 +23,7 @@ from lcvade.checkpoint import CheckpointError, Manifest, load_model
 from lcvade.lightcurve import LightCurve
 from lcvade.model import LCVaDE
 from lcvade.period import DEFAULT_GRID, FrequencyGrid, find_periods
+from models.backbone import frozen_weights
 
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_P_VALUE_THRESHOLD = 0.01
@@ -98,7 +98,7 @@ class Scorer:
         period_grid: FrequencyGrid = DEFAULT_GRID,
     ) -> None:
         self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        self.model = frozen_weights(model.to(self.device))
         self.manifest = manifest
         self.calibration = calibration
         self.p_value_threshold = p_value_threshold
@@ -146,8 +146,7 @@ class Scorer:
     @torch.inference_mode()
     def score_batch(self, batch: CurveBatch) -> tuple[np.ndarray, np.ndarray]:
         """IAS (N,) and q(y|z,f) (N, K) for a prepared batch, as float64 arrays."""
-        with parametrize.cached():
-            scores = self.model.score(batch.to(self.device))
+        scores = self.model.score(batch.to(self.device))
         return (
             scores.ias.double().cpu().numpy(),
             scores.log_q_y.double().exp().cpu().numpy(),
@@ -218,10 +217,9 @@ class Scorer:
         n_bands = self.config.n_bands
         means = batch.features[0, :n_bands].double().numpy()
         stds = batch.features[0, n_bands : 2 * n_bands].double().numpy()
-        with parametrize.cached():
-            mean, std, decoded = self.model.reconstruct(
-                batch.to(self.device), torch.as_tensor(grid, dtype=torch.float32)
-            )
+        mean, std, decoded = self.model.reconstruct(
+            batch.to(self.device), torch.as_tensor(grid, dtype=torch.float32)
+        )
         mask = batch.mask[0].numpy()
         band = batch.band[0].numpy()[mask]
         scale = stds[band]

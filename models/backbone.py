@@ -10,9 +10,12 @@ for images.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 INIT_STD = 0.02
@@ -35,6 +38,30 @@ def sn_conv(dims: int, in_channels: int, out_channels: int, kernel_size: int) ->
 def sn_linear(in_features: int, out_features: int) -> nn.Module:
     """A spectrally normalised linear map."""
     return spectral_norm(_init_normal(nn.Linear(in_features, out_features)))
+
+
+def frozen_weights(module: nn.Module) -> nn.Module:
+    """An evaluation-mode copy of ``module`` whose spectrally normalised weights are stored.
+
+    In evaluation mode spectral normalisation divides every weight by its stored sigma
+    estimate on each access (W / sigma(W), section 6.3.3); for inference the quotients are
+    computed once here, which takes that work out of every forward pass.  The values are the
+    ones the parametrised module computes, so scores are unchanged bit for bit.  ``module``
+    itself is left as it is (it can go on training).
+    """
+    frozen = copy.deepcopy(module).eval()
+    for child in [m for m in frozen.modules() if parametrize.is_parametrized(m)]:
+        with torch.no_grad():
+            values = {name: getattr(child, name).clone() for name in child.parametrizations}
+        # The copy shares its "Parametrized..." class with ``module``, so the class is not
+        # edited (``remove_parametrizations`` would); the copy is given back its plain class.
+        child.__class__ = type(child).__bases__[0]
+        del child._modules["parametrizations"]
+        for name, value in values.items():
+            child.register_parameter(name, nn.Parameter(value))
+    for parameter in frozen.parameters():
+        parameter.requires_grad_(False)
+    return frozen
 
 
 def _batch_norm(dims: int, channels: int, affine: bool) -> nn.Module:

@@ -18,9 +18,11 @@ from fastapi.staticfiles import StaticFiles
 from lcvade.version import __version__
 from service import routes_models, routes_ops, routes_scoring, web
 from service.errors import install_error_handlers
+from service.json_bodies import document_json_bodies
 from service.metrics import ServiceMetrics
 from service.middleware import RequestEnvelope
 from service.registry import ModelHandle, ModelRegistry
+from service.schemas import ScoreRequest
 from service.scoring import ScoringPipeline
 from service.settings import ServiceSettings
 
@@ -77,6 +79,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.pipeline = pipeline
     install_error_handlers(app)
     app.include_router(routes_scoring.router)
+    document_json_bodies(app, ScoreRequest)
     app.include_router(routes_models.router)
     app.include_router(routes_ops.router)
     app.include_router(web.router)

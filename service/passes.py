@@ -83,10 +83,7 @@ def fixed_shape_batch(
 def score_in_fixed_passes(
     scorer: Scorer, curves: Sequence[LightCurve], periods: Sequence[float], rows: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """IAS (N,) and q(y|z,f) (N, K) of ``curves``, every curve scored in a fixed-shape pass.
-
-    Must run on the one thread that uses the model (``parametrize.cached`` is process-wide).
-    """
+    """IAS (N,) and q(y|z,f) (N, K) of ``curves``, every curve scored in a fixed-shape pass."""
     n = len(curves)
     ias = np.empty(n)
     probs = np.empty((n, scorer.config.n_classes))

@@ -31,6 +31,8 @@ from service.settings import ServiceSettings
 
 PASS_ROWS = {False: 4, True: 32}
 """Default rows of a forward pass, by "is the model on a GPU"."""
+LARGE_PASS_ROWS_CPU = 16
+"""Default rows of the passes of large requests on the CPU (on a GPU: ``pass_rows``)."""
 DIGEST_KEYS = ("data_digest", "training_data_digest", "dataset_digest", "digest")
 
 
@@ -47,6 +49,7 @@ class ModelHandle:
     loaded_at: str
     load_seconds: float
     rows: int
+    large_rows: int
 
     @property
     def ref(self) -> ModelRef:
@@ -71,6 +74,7 @@ class ModelHandle:
             weights_sha256=manifest.weights_sha256,
             device=str(self.scorer.device),
             pass_rows=self.rows,
+            large_pass_rows=self.large_rows,
             loaded_at=self.loaded_at,
         )
 
@@ -131,14 +135,19 @@ async def build_handle(
     """Read the model in a worker thread, warm it up on the model thread."""
     start = time.perf_counter()
     scorer, path = await in_thread(read_scorer, settings)
-    rows = settings.pass_rows or PASS_ROWS[scorer.device.type == "cuda"]
+    on_gpu = scorer.device.type == "cuda"
+    rows = settings.pass_rows or PASS_ROWS[on_gpu]
+    large_rows = settings.large_pass_rows or (rows if on_gpu else LARGE_PASS_ROWS_CPU)
     await in_model_thread(warm_up, scorer, rows)
+    if large_rows != rows:
+        await in_model_thread(warm_up, scorer, large_rows, threads=settings.large_pass_threads)
     return ModelHandle(
         scorer=scorer,
         path=path,
         loaded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         load_seconds=time.perf_counter() - start,
         rows=rows,
+        large_rows=large_rows,
     )
 
 

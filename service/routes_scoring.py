@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 
 from service.auth import require_api_key
 from service.errors import ERROR_RESPONSES, ErrorDetail, ServiceError
+from service.json_bodies import json_body_openapi, read_json_body
 from service.schemas import (
     LightCurveIn,
     ParseResponse,
@@ -46,10 +47,16 @@ async def time_limit(request: Request) -> AsyncIterator[None]:
         ) from exc
 
 
-@router.post("/score", response_model=ScoreResponse, summary="Score light curves")
-async def score(body: ScoreRequest, request: Request) -> ScoreResponse:
+@router.post(
+    "/score",
+    response_model=ScoreResponse,
+    summary="Score light curves",
+    openapi_extra=json_body_openapi(ScoreRequest),
+)
+async def score(request: Request) -> ScoreResponse:
     """IAS (thesis eq. 9.12), calibrated percentile and p-value, anomaly flag and class
     posteriors q(y|z,f) for every curve, in request order."""
+    body = await read_json_body(request, ScoreRequest)
     request.state.curves = len(body.light_curves)
     async with time_limit(request):
         return await pipeline_of(request).score(body.light_curves, body.fdr)

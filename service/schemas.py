@@ -149,6 +149,9 @@ class ModelInfo(BaseModel):
     weights_sha256: str
     device: str
     pass_rows: int = Field(description="rows of every forward pass of this model")
+    large_pass_rows: int = Field(
+        description="rows of the passes of requests with at least this many curves"
+    )
     loaded_at: str
 
 

@@ -130,6 +130,7 @@ class ScoringPipeline:
             metrics,
             max_batch=settings.max_batch,
             max_wait_ms=settings.max_wait_ms,
+            large_pass_threads=settings.large_pass_threads,
         )
         self.period_grid = FrequencyGrid()
 
@@ -137,8 +138,8 @@ class ScoringPipeline:
     async def in_thread(self, fn, *args: Any):
         return await asyncio.get_running_loop().run_in_executor(self.cpu_pool, fn, *args)
 
-    async def in_model_thread(self, fn, *args: Any):
-        return await self.model_thread.run(fn, *args)
+    async def in_model_thread(self, fn, *args: Any, threads: int | None = None):
+        return await self.model_thread.run(fn, *args, threads=threads)
 
     async def start(self) -> None:
         self.batcher.start()

@@ -1,7 +1,7 @@
 """Settings of the scoring service, read from ``LCVADE_*`` environment variables.
 
 Every field can be set as ``LCVADE_<FIELD>`` (e.g. ``LCVADE_MODEL=/models/v3``,
-``LCVADE_MAX_WAIT_MS=2``); the ``lcvade serve`` options override the environment.
+``LCVADE_MAX_BATCH=128``); the ``lcvade serve`` options override the environment.
 ``LCVADE_API_KEYS`` is a comma-separated list.
 """
 
@@ -32,7 +32,11 @@ class ServiceSettings(BaseSettings):
         default=256, ge=1, description="most curves coalesced into one micro-batch"
     )
     max_wait_ms: float = Field(
-        default=2.0, ge=0.0, description="longest wait for more requests before a micro-batch runs"
+        default=0.0,
+        ge=0.0,
+        description="longest wait for more requests before a micro-batch runs; with 0 a pass "
+        "starts as soon as the model is free, and requests that arrive while it is busy are "
+        "coalesced into the next pass",
     )
     pass_rows: int | None = Field(
         default=None,
@@ -46,6 +50,17 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="intra-op threads of the thread that runs the model; one keeps small "
         "passes fast and leaves the other cores to HTTP and period search",
+    )
+    large_pass_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="rows of the passes that score large requests, those of at least this "
+        "many curves (default 16 on the CPU; on a GPU the same as pass_rows, one kind of pass)",
+    )
+    large_pass_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="intra-op threads of the passes of large requests (default: every core)",
     )
     period_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -95,3 +97,31 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda:0")
+
+
+def test_frozen_weights_score_bit_for_bit_like_the_parametrised_model(tiny_model, rng):
+    from torch.nn.utils import parametrize
+
+    from lcvade.batching import collate
+    from models.backbone import frozen_weights
+
+    tiny_model = copy.deepcopy(tiny_model)  # the fixture is shared; this test changes it
+    frozen = frozen_weights(tiny_model)
+    assert not any(parametrize.is_parametrized(m) for m in frozen.modules())
+    assert any(parametrize.is_parametrized(m) for m in tiny_model.modules())  # untouched
+    assert not any(p.requires_grad for p in frozen.parameters())
+    curves = [periodic_curve(rng, n, p) for n, p in [(40, 0.5), (120, 3.0)]]
+    batch = collate(curves, [0.5, 3.0], tiny_model.config)
+    tiny_model.eval()
+    with torch.inference_mode(), parametrize.cached():
+        expected = tiny_model.score(batch)
+    with torch.inference_mode():
+        got = frozen.score(batch)
+    assert torch.equal(got.ias, expected.ias)
+    assert torch.equal(got.log_q_y, expected.log_q_y)
+    # The copy is independent: training the original does not move the frozen weights.
+    before = [p.clone() for p in frozen.parameters()]
+    with torch.no_grad():
+        for p in tiny_model.parameters():
+            p.add_(1.0)
+    assert all(torch.equal(a, b) for a, b in zip(before, frozen.parameters(), strict=True))

@@ -75,6 +75,16 @@ def test_openapi_schema_documents_the_contract(service):
     schema = httpx.get(f"{service.url}/openapi.json").json()
     score = schema["paths"]["/v1/score"]["post"]
     assert {"200", "400", "401", "403", "408", "413", "422"} <= set(score["responses"])
+    body = score["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ScoreRequest"
+    }
+    request = schema["components"]["schemas"]["ScoreRequest"]
+    assert request["required"] == ["light_curves"]
+    assert request["properties"]["light_curves"]["items"] == {
+        "$ref": "#/components/schemas/LightCurveIn"
+    }
     curve = schema["components"]["schemas"]["LightCurveIn"]
     assert curve["required"] == ["time", "mag", "mag_err"]
     assert curve["additionalProperties"] is False

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import lcvade
 from lcvade.calibration import benjamini_hochberg
@@ -95,25 +97,68 @@ def test_concurrent_clients_get_exactly_the_sequential_results(service, test_cur
     assert concurrent == sequential
 
 
-def test_fixed_shape_passes_do_not_depend_on_batch_mates(library):
+@pytest.mark.parametrize("rows, threads", [(8, 1), (16, 2)])
+def test_fixed_shape_passes_do_not_depend_on_batch_mates(library, rows, threads):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        _check_fixed_shape_passes(library, rows)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _check_fixed_shape_passes(library, rows: int) -> None:
     rng = np.random.default_rng(11)
     lengths = [12, 16, 17, 30, 33, 64, 65, 100, 128, 150, 200, 260, 400] * 3
     curves = [synthetic_curve(rng, i % 3, f"c{i}", n) for i, n in enumerate(lengths)]
     periods = [c.period for c in curves]
     alone = [
-        score_in_fixed_passes(library, [c], [p], rows=8)
+        score_in_fixed_passes(library, [c], [p], rows=rows)
         for c, p in zip(curves, periods, strict=True)
     ]
-    together = score_in_fixed_passes(library, curves, periods, rows=8)
+    together = score_in_fixed_passes(library, curves, periods, rows=rows)
     shuffled = rng.permutation(len(curves))
     mixed = score_in_fixed_passes(
-        library, [curves[i] for i in shuffled], [periods[i] for i in shuffled], rows=8
+        library, [curves[i] for i in shuffled], [periods[i] for i in shuffled], rows=rows
     )
     for i, (ias, probs) in enumerate(alone):
         assert ias[0] == together[0][i]
         assert np.array_equal(probs[0], together[1][i])
     assert np.array_equal(mixed[0], together[0][shuffled])
     assert {length_bucket(n, 200) for n in lengths} == {16, 32, 64, 128, 200}
+
+
+def test_large_requests_have_passes_of_their_own_shape(service, library, test_curves):
+    large, small = test_curves[:20], test_curves[20:]  # 20 >= large_pass_rows = 16
+    alone = _score(service.url, large)["results"]
+
+    async def under_load() -> list[list[dict]]:
+        async with httpx.AsyncClient(base_url=service.url, timeout=60) as client:
+
+            async def one(curves) -> list[dict]:
+                body = {"light_curves": [curve_payload(c) for c in curves]}
+                response = await client.post("/v1/score", json=body)
+                assert response.status_code == 200, response.text
+                return response.json()["results"]
+
+            return await asyncio.gather(*(one(large) for _ in range(3)), *(one([c]) for c in small))
+
+    answers = asyncio.run(under_load())
+    assert answers[0] == answers[1] == answers[2] == alone
+    # The large request was scored in 16-row passes with every core, the small ones in the
+    # 4-row passes of single curves: the same bits as the library's passes of those shapes.
+    # (model_threads = 1 for small passes, large_pass_threads = the CPU count.)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(os.cpu_count() or 1)
+        ias, _ = score_in_fixed_passes(library, large, [c.period for c in large], rows=16)
+        assert [r["ias"] for r in alone] == ias.tolist()
+        torch.set_num_threads(1)
+        for curve, answer in zip(small, answers[3:], strict=True):
+            single, _ = score_in_fixed_passes(library, [curve], [curve.period], rows=4)
+            assert answer[0]["ias"] == single[0]
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_fdr_flags_are_benjamini_hochberg(service, test_curves):
@@ -226,6 +271,7 @@ def test_model_endpoints_describe_the_model(service, small_model_dir):
     assert info["hyperparameters"]["channels"] == 8
     assert info["training_data_digest"] == manifest.training["data_digest"]
     assert info["device"] == "cpu" and info["pass_rows"] == 4
+    assert info["large_pass_rows"] == 16
     assert info["calibrated"] and info["calibration_size"] == 120
     assert httpx.get(f"{service.url}/v1/models/test-model").json() == info
     missing = httpx.get(f"{service.url}/v1/models/other")
