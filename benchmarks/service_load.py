@@ -95,6 +95,8 @@ def start_server(model: str, port: int, args: argparse.Namespace) -> subprocess.
     }
     if args.pass_rows is not None:
         env["LCVADE_PASS_ROWS"] = str(args.pass_rows)
+    if args.model_workers is not None:
+        env["LCVADE_MODEL_WORKERS"] = str(args.model_workers)
     command = [sys.executable, "-c", "from lcvade.cli import main; main()", "serve"]
     process = subprocess.Popen([*command, "--port", str(port)], cwd=ROOT, env=env)
     deadline = time.monotonic() + 300
@@ -246,6 +248,7 @@ def main() -> None:
     parser.add_argument("--max-wait-ms", type=float, default=0.0)
     parser.add_argument("--pass-rows", type=int, default=None, help="default: the service's")
     parser.add_argument("--model-threads", type=int, default=1)
+    parser.add_argument("--model-workers", type=int, default=None, help="default: the service's")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 

@@ -58,7 +58,7 @@ class ServiceMetrics:
         )
         self.forward_seconds = Histogram(
             "lcvade_forward_seconds",
-            "Time of the model forward passes of one micro-batch",
+            "Time of one fixed-shape forward pass on a model worker",
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )

@@ -80,6 +80,20 @@ def fixed_shape_batch(
     return pad_batch(collate(chunk, chunk_periods, scorer.config), length)
 
 
+def score_pass(
+    scorer: Scorer,
+    curves: Sequence[LightCurve],
+    periods: Sequence[float],
+    rows: int,
+    length: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """IAS and q(y|z,f) of at most ``rows`` curves scored in one ``(rows, length)`` pass."""
+    pass_ias, pass_probs = scorer.score_batch(
+        fixed_shape_batch(curves, periods, scorer, rows, length)
+    )
+    return pass_ias[: len(curves)], pass_probs[: len(curves)]
+
+
 def score_in_fixed_passes(
     scorer: Scorer, curves: Sequence[LightCurve], periods: Sequence[float], rows: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -89,12 +103,9 @@ def score_in_fixed_passes(
     probs = np.empty((n, scorer.config.n_classes))
     max_points = scorer.config.max_points
     for length, members in plan_passes([len(c) for c in curves], rows, max_points):
-        batch = fixed_shape_batch(
-            [curves[i] for i in members], [periods[i] for i in members], scorer, rows, length
+        ias[members], probs[members] = score_pass(
+            scorer, [curves[i] for i in members], [periods[i] for i in members], rows, length
         )
-        pass_ias, pass_probs = scorer.score_batch(batch)
-        ias[members] = pass_ias[: len(members)]
-        probs[members] = pass_probs[: len(members)]
     return ias, probs
 
 

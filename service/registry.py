@@ -114,7 +114,7 @@ def read_scorer(settings: ServiceSettings) -> tuple[Scorer, Path]:
 def warm_up(scorer: Scorer, rows: int) -> None:
     """One pass of every shape the service uses; refuses a model with non-finite outputs.
 
-    Runs on the model thread (it calls the model).
+    Runs on a model worker (it calls the model).
     """
     configure_determinism(scorer.device)
     curves = warmup_curves(scorer)
@@ -130,17 +130,17 @@ Runner = Callable[..., Awaitable[Any]]
 
 
 async def build_handle(
-    settings: ServiceSettings, in_thread: Runner, in_model_thread: Runner
+    settings: ServiceSettings, in_thread: Runner, on_model_worker: Runner
 ) -> ModelHandle:
-    """Read the model in a worker thread, warm it up on the model thread."""
+    """Read the model in a worker thread, warm it up on a model worker."""
     start = time.perf_counter()
     scorer, path = await in_thread(read_scorer, settings)
     on_gpu = scorer.device.type == "cuda"
     rows = settings.pass_rows or PASS_ROWS[on_gpu]
     large_rows = settings.large_pass_rows or (rows if on_gpu else LARGE_PASS_ROWS_CPU)
-    await in_model_thread(warm_up, scorer, rows)
+    await on_model_worker(warm_up, scorer, rows)
     if large_rows != rows:
-        await in_model_thread(warm_up, scorer, large_rows, threads=settings.large_pass_threads)
+        await on_model_worker(warm_up, scorer, large_rows)
     return ModelHandle(
         scorer=scorer,
         path=path,
@@ -176,13 +176,13 @@ class ModelRegistry:
         for callback in self.on_swap:
             callback(handle)
 
-    async def load_initial(self, in_thread: Runner, in_model_thread: Runner) -> ModelHandle:
-        handle = await build_handle(self.settings, in_thread, in_model_thread)
+    async def load_initial(self, in_thread: Runner, on_model_worker: Runner) -> ModelHandle:
+        handle = await build_handle(self.settings, in_thread, on_model_worker)
         self._install(handle)
         return handle
 
     async def reload(
-        self, in_thread: Runner, in_model_thread: Runner
+        self, in_thread: Runner, on_model_worker: Runner
     ) -> tuple[ModelHandle, ModelHandle]:
         """Load the model directory again and swap it in; returns (previous, new).
 
@@ -190,6 +190,6 @@ class ModelRegistry:
         """
         async with self._reload_lock:
             previous = self.current
-            handle = await build_handle(self.settings, in_thread, in_model_thread)
+            handle = await build_handle(self.settings, in_thread, on_model_worker)
             self._install(handle)
             return previous, handle

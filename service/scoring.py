@@ -11,6 +11,7 @@ the calibrated percentile and p-value.  ``is_anomaly`` is ``p_value < threshold`
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,7 +23,8 @@ from lcvade.calibration import benjamini_hochberg
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError
 from lcvade.period import FrequencyGrid, find_period
-from service.batcher import MicroBatcher, ModelThread
+from lcvade.scorer import resolve_device
+from service.batcher import MicroBatcher, ModelWorkers
 from service.errors import ErrorDetail, ServiceError, curve_error_detail, invalid_curves
 from service.metrics import ServiceMetrics
 from service.registry import ModelHandle, ModelRegistry
@@ -121,16 +123,19 @@ class ScoringPipeline:
         self.settings = settings
         self.registry = registry
         self.metrics = metrics
-        self.model_thread = ModelThread(settings.model_threads)
+        on_gpu = resolve_device(settings.device).type == "cuda"
+        self.model_workers = ModelWorkers(
+            settings.model_workers or (1 if on_gpu else os.cpu_count() or 1),
+            settings.model_threads,
+        )
         self.cpu_pool = ThreadPoolExecutor(
             max_workers=settings.period_workers, thread_name_prefix="lcvade-cpu"
         )
         self.batcher = MicroBatcher(
-            self.model_thread,
+            self.model_workers,
             metrics,
             max_batch=settings.max_batch,
             max_wait_ms=settings.max_wait_ms,
-            large_pass_threads=settings.large_pass_threads,
         )
         self.period_grid = FrequencyGrid()
 
@@ -138,17 +143,17 @@ class ScoringPipeline:
     async def in_thread(self, fn, *args: Any):
         return await asyncio.get_running_loop().run_in_executor(self.cpu_pool, fn, *args)
 
-    async def in_model_thread(self, fn, *args: Any, threads: int | None = None):
-        return await self.model_thread.run(fn, *args, threads=threads)
+    async def on_model_worker(self, fn, *args: Any):
+        return await self.model_workers.run(fn, *args)
 
     async def start(self) -> None:
         self.batcher.start()
-        await self.registry.load_initial(self.in_thread, self.in_model_thread)
+        await self.registry.load_initial(self.in_thread, self.on_model_worker)
 
     async def stop(self) -> None:
         await self.batcher.stop()
         self.cpu_pool.shutdown(wait=True)
-        self.model_thread.shutdown()
+        self.model_workers.shutdown()
 
     # -- steps --------------------------------------------------------------------------------
     def reject(self, details: Sequence[ErrorDetail]) -> None:
@@ -267,7 +272,7 @@ class ScoringPipeline:
             check_phases(phases, self.settings.max_reconstruct_phases)
         curve = (await self.validate([item], handle))[0]
         periods, sources, _ = await self.resolve_periods([curve])
-        rec = await self.in_model_thread(
+        rec = await self.on_model_worker(
             handle.scorer.reconstruct, curve.with_period(float(periods[0])), phases
         )
         self.check_finite([curve], rec.mean, rec.std, rec.induction_mean, rec.induction_std)

@@ -45,22 +45,23 @@ class ServiceSettings(BaseSettings):
         "have a fixed shape so that a curve's score never depends on the other curves it is "
         "batched with",
     )
+    model_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="threads that run forward passes side by side (default: one per CPU "
+        "core on the CPU, one on a GPU)",
+    )
     model_threads: int = Field(
         default=1,
         ge=1,
-        description="intra-op threads of the thread that runs the model; one keeps small "
-        "passes fast and leaves the other cores to HTTP and period search",
+        description="intra-op threads of every model worker; passes of a few rows scale "
+        "better on workers side by side than on threads inside one pass",
     )
     large_pass_rows: int | None = Field(
         default=None,
         ge=1,
         description="rows of the passes that score large requests, those of at least this "
         "many curves (default 16 on the CPU; on a GPU the same as pass_rows, one kind of pass)",
-    )
-    large_pass_threads: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
-        ge=1,
-        description="intra-op threads of the passes of large requests (default: every core)",
     )
     period_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
 
 import httpx
@@ -145,15 +144,13 @@ def test_large_requests_have_passes_of_their_own_shape(service, library, test_cu
 
     answers = asyncio.run(under_load())
     assert answers[0] == answers[1] == answers[2] == alone
-    # The large request was scored in 16-row passes with every core, the small ones in the
-    # 4-row passes of single curves: the same bits as the library's passes of those shapes.
-    # (model_threads = 1 for small passes, large_pass_threads = the CPU count.)
+    # The large request was scored in 16-row passes, the small ones in the 4-row passes of
+    # single curves (one intra-op thread each): the same bits as the library's passes.
     before = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
-        torch.set_num_threads(os.cpu_count() or 1)
         ias, _ = score_in_fixed_passes(library, large, [c.period for c in large], rows=16)
         assert [r["ias"] for r in alone] == ias.tolist()
-        torch.set_num_threads(1)
         for curve, answer in zip(small, answers[3:], strict=True):
             single, _ = score_in_fixed_passes(library, [curve], [curve.period], rows=4)
             assert answer[0]["ias"] == single[0]
