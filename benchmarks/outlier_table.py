@@ -184,12 +184,19 @@ def print_tables(runs: list[dict], methods: list[str], markdown: bool) -> None:
         )
     _print("overall, every class and seed (Table 9.4 analog)", header, body, markdown)
     parts = ["auroc_expected_log_pz", "auroc_entropy_z", "auroc_expected_log_pf"]
+    names = ["E_q[log p(z|y)]", "h_q(z|x)", "E_q(y)[log p(f|y)]"]
+    if any("auroc_without_entropy" in r for r in runs):
+        parts += ["auroc_without_entropy", "auroc_eq_9_12"]
+        names += ["IAS_f - h_q(z|x)", "eq. 9.12 (IAS_f - f term)"]
     if any(parts[0] in r for r in runs):
-        header = ["outlier class", "E_q[log p(z|y)]", "h_q(z|x)", "E_q(y)[log p(f|y)]"]
+        header = ["outlier class", *names]
         body = [[c, *[mean_std(values(p, "lcvade", c)) for p in parts]] for c in classes]
         body.append(["overall", *[mean_std(values(p, "lcvade")) for p in parts]])
         _print(
-            "LC-VaDE diagnostic: AUROC (%) of each part of the score alone", header, body, markdown
+            "LC-VaDE diagnostic: AUROC (%) of each part of the score alone and of partial sums",
+            header,
+            body,
+            markdown,
         )
 
 

@@ -19,10 +19,12 @@ from training.baselines.feature_forest import feature_forest
 from training.baselines.lcvade_methods import (
     combined_anomaly_score,
     prior_log_likelihood,
+    score_parts,
     train_model,
 )
 from training.baselines.protocol import MethodSettings, OutlierTask
 from training.data import LabelledCurves
+from training.inference import evaluate_model
 from training.metrics import auroc
 from training.split import outlier_split
 
@@ -90,6 +92,23 @@ def test_unimodal_score_is_the_prior_likelihood_of_the_code(task):
     # with one component q(y|z,f) = 1, so IAS_f = E_q[log p(z)] + log p(f) + h_q(z|x)
     expected = (ias - gaussian_entropy(logvar) - log_pf).double().numpy()
     assert np.allclose(prior_log_likelihood(model, batch), expected, atol=1e-4)
+
+
+def test_score_parts_add_up_to_the_ias(task):
+    settings = MethodSettings(epochs=1, batch_size=8, model=TINY)
+    config = settings.lcvade_config(len(task.class_names), task.bands)
+    model, _ = train_model(task.train, task.train_label_index(), config, settings)
+    batch = collate(task.test.curves, task.test.periods, config)
+    outputs = evaluate_model(model, batch, terms=True)
+    parts = score_parts(outputs.terms)
+    with torch.no_grad():
+        _, logvar = model.encode(batch)
+    entropy = gaussian_entropy(logvar).double().numpy()
+    np.testing.assert_allclose(-parts["entropy_z"], entropy, atol=1e-4)
+    # IAS_f minus its entropy, and eq. 9.12 (IAS_f minus its feature term)
+    np.testing.assert_allclose(-parts["without_entropy"], outputs.ias - entropy, atol=1e-3)
+    np.testing.assert_allclose(-parts["eq_9_12"], outputs.ias + parts["expected_log_pf"], atol=1e-3)
+    assert not np.allclose(parts["without_entropy"], parts["eq_9_12"])
 
 
 def test_feature_forest_finds_the_eclipsing_outliers(task):

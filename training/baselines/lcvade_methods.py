@@ -70,6 +70,19 @@ def combined_anomaly_score(
     return -typical
 
 
+def score_parts(terms: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Anomaly scores (minus the value) of each part of IAS_f and of the two partial sums.
+
+    IAS_f = E_q[log p(z|y)] + E_q(y)[log p(f|y)] + h_q(z|x) (:mod:`lcvade.ias`);
+    ``without_entropy`` drops h_q(z|x), ``eq_9_12`` drops the feature term (the printed IAS).
+    """
+    parts = {name: -value for name, value in terms.items()}
+    if {"expected_log_pz", "expected_log_pf", "entropy_z"} <= terms.keys():
+        parts["without_entropy"] = -(terms["expected_log_pz"] + terms["expected_log_pf"])
+        parts["eq_9_12"] = -(terms["expected_log_pz"] + terms["entropy_z"])
+    return parts
+
+
 def lcvade_and_combined(task: OutlierTask, settings: MethodSettings) -> list[MethodResult]:
     """Train LC-VaDE once; return its result and the combined score's."""
     started = time.perf_counter()
@@ -95,7 +108,7 @@ def lcvade_and_combined(task: OutlierTask, settings: MethodSettings) -> list[Met
             fit_s,
             score_s,
             predicted=test.predicted,
-            details={"score_terms": {k: -v for k, v in (test.terms or {}).items()}},
+            details={"score_terms": score_parts(test.terms or {})},
         ),
         MethodResult("combined", combined, fit_s + reference_s, score_s, predicted=test.predicted),
     ]
