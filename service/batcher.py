@@ -97,10 +97,12 @@ class _Batch:
                     )
                 offset += n
 
-    def fail(self, exc: BaseException) -> None:
-        for job in self.jobs:
-            if not job.future.done():
-                job.future.set_exception(exc)
+
+def _fail(jobs: Sequence[_Job], exc: BaseException) -> None:
+    """Hand ``exc`` to every job whose request still waits."""
+    for job in jobs:
+        if not job.future.done():
+            job.future.set_exception(exc)
 
 
 class BatcherClosed(RuntimeError):
@@ -207,7 +209,11 @@ class MicroBatcher:
         held = True
         for (_, large), group in groups.items():
             handle = group[0].handle
-            batch = _Batch(handle, group, handle.large_rows if large else handle.rows)
+            try:
+                batch = _Batch(handle, group, handle.large_rows if large else handle.rows)
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
+                _fail(group, exc)
+                continue
             for length, members in batch.passes:
                 if not held:
                     await self._free_workers.acquire()
@@ -233,6 +239,6 @@ class MicroBatcher:
             self.metrics.forward_seconds.observe(time.perf_counter() - start)
             batch.pass_done(members, ias, probs)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
-            batch.fail(exc)
+            _fail(batch.jobs, exc)
         finally:
             self._free_workers.release()
