@@ -91,6 +91,8 @@ class RequestEnvelope:
         method = scope.get("method", "")
         self.metrics.requests.labels(template, method, str(status)).inc()
         self.metrics.latency.labels(template, method, str(status)).observe(seconds)
+        if not LOGGER.isEnabledFor(logging.INFO):
+            return
         curves = (scope.get("state") or {}).get("curves")
         LOGGER.info(
             json.dumps(
