@@ -64,7 +64,6 @@ class _Job:
     curves: Sequence[LightCurve]
     periods: np.ndarray
     future: asyncio.Future
-    large: bool
     arrived: float = field(default_factory=time.monotonic)
 
 
@@ -155,8 +154,7 @@ class MicroBatcher:
         if not curves:
             return np.empty(0), np.empty((0, handle.scorer.config.n_classes))
         future = asyncio.get_running_loop().create_future()
-        large = handle.large_rows != handle.rows and len(curves) >= handle.large_rows
-        self._pending.append(_Job(handle, curves, np.asarray(periods, float), future, large))
+        self._pending.append(_Job(handle, curves, np.asarray(periods, float), future))
         self._pending_curves += len(curves)
         self._wakeup.set()
         if self._pending_curves >= self.max_batch:
@@ -203,14 +201,14 @@ class MicroBatcher:
         """Hand every pass of ``jobs`` to a free worker; one worker is already held."""
         self.metrics.batch_size.observe(sum(len(j.curves) for j in jobs))
         self.metrics.batch_requests.observe(len(jobs))
-        groups: dict[tuple[int, bool], list[_Job]] = {}
+        groups: dict[tuple[int, int], list[_Job]] = {}
         for job in jobs:
-            groups.setdefault((id(job.handle), job.large), []).append(job)
+            rows = job.handle.rows_for(len(job.curves))
+            groups.setdefault((id(job.handle), rows), []).append(job)
         held = True
-        for (_, large), group in groups.items():
-            handle = group[0].handle
+        for (_, rows), group in groups.items():
             try:
-                batch = _Batch(handle, group, handle.large_rows if large else handle.rows)
+                batch = _Batch(group[0].handle, group, rows)
             except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
                 _fail(group, exc)
                 continue

@@ -51,6 +51,10 @@ class ModelHandle:
     rows: int
     large_rows: int
 
+    def rows_for(self, n_curves: int) -> int:
+        """Rows of the passes that score a request of ``n_curves`` curves."""
+        return self.large_rows if n_curves >= self.large_rows else self.rows
+
     @property
     def ref(self) -> ModelRef:
         return ModelRef(name=self.scorer.name, version=self.scorer.version)
