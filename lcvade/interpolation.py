@@ -23,8 +23,12 @@ import torch
 from torch import nn
 
 EPS = 1e-6
-# Added to the squared distance of points a channel must ignore: exp(-alpha * FAR) is 0.
+# Added to the squared distance of points a channel must ignore, so that their kernel
+# exponent reaches MIN_EXPONENT.
 FAR = 1e6
+# Kernel exponents are clamped here: exp(-60) ~ 1e-26 is nothing against EPS, and a float32
+# exp whose result underflows runs on a scalar slow path, ten times slower than the rest.
+MIN_EXPONENT = -60.0
 
 
 class InterpolationPrediction(nn.Module):
@@ -69,10 +73,10 @@ class InterpolationPrediction(nn.Module):
         shape = (n, self.n_channels, self.reference.numel(), phase.shape[1])
         x = torch.stack([value, error], dim=1).repeat(1, self.n_bands, 1)  # (N, D, L)
 
-        low = torch.exp_(dist2 * -alpha).view(shape)  # (N, D, R, L)
+        low = torch.exp_((dist2 * -alpha).clamp_(min=MIN_EXPONENT)).view(shape)  # (N, D, R, L)
         intensity = low.sum(-1)  # (N, D, R)
         smooth = torch.einsum("ndrl,ndl->ndr", low, x) / (intensity + EPS)
-        high = torch.exp_(dist2 * (-self.kappa * alpha)).view(shape)
+        high = torch.exp_((dist2 * (-self.kappa * alpha)).clamp_(min=MIN_EXPONENT)).view(shape)
         sharp = torch.einsum("ndrl,ndl->ndr", high, x) / (high.sum(-1) + EPS)
 
         cross = torch.einsum("de,ner->ndr", self.cross, intensity * smooth)
