@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from models.backbone import avg_pool_1d
 from models.conditioning import LatentDelivery
 from models.networks import (
     Discriminator,
@@ -28,6 +29,26 @@ def sn_layers(module: nn.Module) -> list[nn.Module]:
 def top_singular_value(weight: torch.Tensor) -> float:
     weight = weight.detach()
     return float(torch.linalg.matrix_norm(weight.reshape(weight.shape[0], -1), ord=2))
+
+
+@pytest.mark.parametrize("kernel_size", [2, 3, 5])
+@pytest.mark.parametrize("length", [1, 2, 7, 8, 31, 64])
+def test_sliced_1d_pooling_is_torch_pooling_bit_for_bit(kernel_size: int, length: int) -> None:
+    pad = (kernel_size - 1) // 2
+    if length + 2 * pad < kernel_size:
+        pytest.skip("no output for this length")
+    torch.manual_seed(length)
+    x = torch.randn(3, 5, length, requires_grad=True)
+    ours = avg_pool_1d(x, kernel_size)
+    theirs = nn.functional.avg_pool1d(
+        x, kernel_size, stride=2, padding=pad, count_include_pad=False
+    )
+    assert ours.shape == theirs.shape
+    assert torch.equal(ours, theirs)
+    upstream = torch.randn_like(ours)
+    (grad_ours,) = torch.autograd.grad(ours, x, upstream)
+    (grad_theirs,) = torch.autograd.grad(theirs, x, upstream)
+    assert torch.equal(grad_ours, grad_theirs)
 
 
 def test_spectral_norm_keeps_the_largest_singular_value_at_one() -> None:

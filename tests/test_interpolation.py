@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from lcvade import interpolation
 from lcvade.interpolation import InterpolationPrediction
 
 
@@ -59,3 +60,24 @@ def test_dense_samples_of_a_smooth_function_are_interpolated():
     damping = math.exp(-((2 * math.pi * sigma) ** 2) / 2)
     torch.testing.assert_close(smooth, damping * expected, atol=2e-3, rtol=0)
     assert out.shape == (1, 6, 64)
+
+
+def test_clamping_the_kernel_exponent_changes_nothing(monkeypatch):
+    torch.manual_seed(1)
+    layer = InterpolationPrediction(n_bands=2, n_reference=64)
+    n, length = 4, 150
+    # Sparse, clumped phases leave reference phases far from every point, where most kernel
+    # weights underflow.
+    phase = (0.1 * torch.rand(n, length) + torch.randint(0, 3, (n, 1)) * 0.3) % 1.0
+    inputs = (
+        phase,
+        torch.randn(n, length),
+        torch.rand(n, length) + 0.01,
+        torch.randint(0, 2, (n, length)),
+        torch.rand(n, length) > 0.3,
+    )
+    clamped = layer(*inputs)
+    monkeypatch.setattr(interpolation, "MIN_EXPONENT", -math.inf)
+    exact = layer(*inputs)
+    # Only weights below exp(-60) change: nothing a float32 output of order one can show.
+    torch.testing.assert_close(clamped, exact, rtol=1e-6, atol=1e-12)
