@@ -55,7 +55,7 @@ def check_key(request: Request, accepted: Sequence[str], what: str) -> None:
         raise ServiceError(403, "invalid_api_key", f"the API key given is not valid for {what}")
 
 
-def require_api_key(
+async def require_api_key(
     request: Request,
     _header: str | None = Security(API_KEY_HEADER),
     _bearer: HTTPAuthorizationCredentials | None = Security(BEARER),
@@ -66,7 +66,7 @@ def require_api_key(
         check_key(request, keys, "this endpoint")
 
 
-def require_admin_key(
+async def require_admin_key(
     request: Request,
     _header: str | None = Security(API_KEY_HEADER),
     _bearer: HTTPAuthorizationCredentials | None = Security(BEARER),
