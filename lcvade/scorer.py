@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
 
@@ -46,7 +46,13 @@ class ScoreResult:
     is_anomaly: bool | None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a plain dict (the class probabilities copied)."""
+        out = {f.name: getattr(self, f.name) for f in SCORE_RESULT_FIELDS}
+        out["class_probabilities"] = dict(self.class_probabilities)
+        return out
+
+
+SCORE_RESULT_FIELDS = fields(ScoreResult)
 
 
 @dataclass(frozen=True)

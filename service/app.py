@@ -9,6 +9,7 @@ flight, up to ``graceful_shutdown_s``).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -61,9 +62,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             handle.scorer.device,
             handle.load_seconds,
         )
+        # The model, torch and the app are long-lived: keep them out of the cyclic garbage
+        # collector's full passes, which would otherwise walk them again and again under load.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await pipeline.stop()
             LOGGER.info("stopped: every request in flight was answered")
 
