@@ -62,14 +62,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             handle.scorer.device,
             handle.load_seconds,
         )
-        # The model, torch and the app are long-lived: keep them out of the cyclic garbage
-        # collector's full passes, which would otherwise walk them again and again under load.
+        # The model, torch and the app live as long as the process: keep them out of the
+        # cyclic garbage collector's full passes, which would otherwise walk them again and
+        # again under load (and stall every request in flight while they do).
         gc.collect()
         gc.freeze()
         try:
             yield
         finally:
-            gc.unfreeze()
             await pipeline.stop()
             LOGGER.info("stopped: every request in flight was answered")
 

@@ -31,12 +31,17 @@ def top_singular_value(weight: torch.Tensor) -> float:
     return float(torch.linalg.matrix_norm(weight.reshape(weight.shape[0], -1), ord=2))
 
 
-@pytest.mark.parametrize("kernel_size", [2, 3, 5])
-@pytest.mark.parametrize("length", [1, 2, 7, 8, 31, 64])
+POOLING_CASES = [
+    (kernel_size, length)
+    for kernel_size in (2, 3, 5)
+    for length in (1, 2, 7, 8, 31, 64)
+    if length + 2 * ((kernel_size - 1) // 2) >= kernel_size  # torch's pooling has an output
+]
+
+
+@pytest.mark.parametrize(("kernel_size", "length"), POOLING_CASES)
 def test_sliced_1d_pooling_is_torch_pooling_bit_for_bit(kernel_size: int, length: int) -> None:
     pad = (kernel_size - 1) // 2
-    if length + 2 * pad < kernel_size:
-        pytest.skip("no output for this length")
     torch.manual_seed(length)
     x = torch.randn(3, 5, length, requires_grad=True)
     ours = avg_pool_1d(x, kernel_size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import re
 
@@ -55,6 +56,16 @@ def test_scores_match_the_library(service, library, test_curves):
         assert got["p_value"] == float(library.calibration.p_value(got["ias"]))
         assert got["percentile"] == float(library.calibration.percentile(got["ias"]))
         assert got["is_anomaly"] == (got["p_value"] < 0.01)
+
+
+def test_the_long_lived_heap_is_frozen_while_serving(service, test_curves):
+    response = httpx.post(
+        f"{service.url}/v1/score", json={"light_curves": [curve_payload(test_curves[0])]}
+    )
+    assert response.status_code == 200
+    # The model, torch and the app sit in the permanent generation: the collector's full
+    # passes do not walk them.
+    assert gc.get_freeze_count() > 10_000
 
 
 def test_estimated_periods_are_the_library_search(service, library, test_curves):
