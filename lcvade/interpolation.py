@@ -27,7 +27,7 @@ EPS = 1e-6
 # exponent reaches MIN_EXPONENT.
 FAR = 1e6
 # Kernel exponents are clamped here: exp(-60) ~ 1e-26 is nothing against EPS, and a float32
-# exp whose result underflows runs on a scalar slow path, ten times slower than the rest.
+# exp whose result underflows runs on a scalar slow path, 10-30x slower than the rest.
 MIN_EXPONENT = -60.0
 
 
