@@ -86,15 +86,14 @@ def start_server(model: str, port: int, args: argparse.Namespace) -> subprocess.
         "PYTHONPATH": str(ROOT),
         "LCVADE_MODEL": model,
         "LCVADE_DEVICE": args.device,
-        "LCVADE_MAX_BATCH": str(args.max_batch),
         "LCVADE_MAX_WAIT_MS": str(args.max_wait_ms),
         "LCVADE_MODEL_THREADS": str(args.model_threads),
         "LCVADE_LOG_LEVEL": "warning",
         "LCVADE_REQUEST_TIMEOUT_S": "3600",  # saturation is measured, not refused
         "LCVADE_GRACEFUL_SHUTDOWN_S": "5",
     }
-    if args.pass_rows is not None:
-        env["LCVADE_PASS_ROWS"] = str(args.pass_rows)
+    if args.max_batch is not None:
+        env["LCVADE_MAX_BATCH"] = str(args.max_batch)
     if args.model_workers is not None:
         env["LCVADE_MODEL_WORKERS"] = str(args.model_workers)
     command = [sys.executable, "-c", "from lcvade.cli import main; main()", "serve"]
@@ -244,9 +243,8 @@ def main() -> None:
     parser.add_argument("--min-points", type=int, default=60)
     parser.add_argument("--max-points", type=int, default=300)
     parser.add_argument("--pool", type=int, default=2000, help="distinct curves sent")
-    parser.add_argument("--max-batch", type=int, default=256)
+    parser.add_argument("--max-batch", type=int, default=None, help="default: the service's")
     parser.add_argument("--max-wait-ms", type=float, default=0.0)
-    parser.add_argument("--pass-rows", type=int, default=None, help="default: the service's")
     parser.add_argument("--model-threads", type=int, default=1)
     parser.add_argument("--model-workers", type=int, default=None, help="default: the service's")
     parser.add_argument("--seed", type=int, default=0)

@@ -23,6 +23,7 @@ from lcvade.checkpoint import CheckpointError, Manifest, load_model
 from lcvade.lightcurve import LightCurve
 from lcvade.model import LCVaDE
 from lcvade.period import DEFAULT_GRID, FrequencyGrid, find_periods
+from lcvade.row_invariance import with_row_invariant_layers
 from models.backbone import frozen_weights
 
 DEFAULT_BATCH_SIZE = 256
@@ -90,7 +91,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 class Scorer:
-    """A loaded model ready to score light curves."""
+    """A loaded model ready to score light curves.
+
+    ``row_invariant=True`` computes the layers that fold the batch into one matrix product
+    row by row (:mod:`lcvade.row_invariance`), so that on the CPU a curve's scores in a
+    batch of a given padded length do not depend on how many rows the batch has; it costs
+    a few per cent of throughput.
+    """
 
     def __init__(
         self,
@@ -102,9 +109,13 @@ class Scorer:
         p_value_threshold: float = DEFAULT_P_VALUE_THRESHOLD,
         batch_size: int = DEFAULT_BATCH_SIZE,
         period_grid: FrequencyGrid = DEFAULT_GRID,
+        row_invariant: bool = False,
     ) -> None:
         self.device = resolve_device(device)
         self.model = frozen_weights(model.to(self.device))
+        if row_invariant:
+            with_row_invariant_layers(self.model)
+        self.row_invariant = row_invariant
         self.manifest = manifest
         self.calibration = calibration
         self.p_value_threshold = p_value_threshold

@@ -1,20 +1,22 @@
 """Micro-batching: concurrent requests share forward passes, run off the event loop.
 
-Requests submit their prepared curves (validated, periods resolved) as one job.  A single
-loop task waits until a model worker is free and the oldest pending job is ``max_wait_ms``
-old (by default 0: no wait; jobs that arrive while the workers are busy are coalesced into
-the next batch) or ``max_batch`` curves are pending, takes the pending jobs (up to
-``max_batch`` curves, at least one job), cuts them into fixed-shape passes
-(:mod:`service.passes`) and hands the passes to the model workers as they come free.
+Requests submit their prepared curves (validated, periods resolved) as one job, whose
+curves join the queue of their model and length bucket (:mod:`service.passes`).  A single
+loop task waits until a model worker is free, picks the queue whose first curve has waited
+longest, lets it fill for up to ``max_wait_ms`` (by default 0: no wait; curves that arrive
+while the workers are busy are coalesced into the next pass) or until it holds a full pass,
+and hands the worker one pass of up to ``max_batch`` curves from it.  A pass is formed only
+when a worker can run it, so it holds everything that has arrived by then; a job is answered
+when the last of its curves is scored.
 
 The workers are threads that make every model call, so the event loop never blocks on the
 model.  On the CPU there is one per core, each running its passes on one intra-op thread:
-passes of a few rows scale far better across cores side by side than split inside one pass.
-Every pass has a fixed shape and a fixed thread count, so which worker runs it and what the
-other rows hold never change a curve's result: results are bit-for-bit those of scoring the
-request alone.  Large requests (at least ``large_rows`` curves) get passes of their own,
-larger shape: a request's size decides the shape of its passes, never the other requests.
-Jobs of different model versions (during a reload) are scored by their own model.
+passes of tens of rows scale far better across cores side by side than split inside one
+pass.  Every pass has a length fixed by its curves and a fixed thread count, and its row
+count either does not matter (a row-invariant model) or is fixed, so which worker runs it
+and what the other rows hold never change a curve's result: results are bit-for-bit those
+of scoring the request alone.  Jobs of different model versions (during a reload) are
+scored by their own model.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -33,7 +34,7 @@ import torch
 
 from lcvade.lightcurve import LightCurve
 from service.metrics import ServiceMetrics
-from service.passes import plan_passes, score_pass
+from service.passes import length_bucket, rows_of_pass, score_pass
 from service.registry import ModelHandle
 
 T = TypeVar("T")
@@ -58,50 +59,32 @@ class ModelWorkers:
         self._executor.shutdown(wait=True)
 
 
-@dataclass
 class _Job:
-    handle: ModelHandle
-    curves: Sequence[LightCurve]
-    periods: np.ndarray
-    future: asyncio.Future
-    arrived: float = field(default_factory=time.monotonic)
+    """One request's curves and their results as the passes that score them end."""
+
+    def __init__(self, curves: Sequence[LightCurve], periods: np.ndarray, n_classes: int):
+        self.curves = curves
+        self.periods = periods
+        self.future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.arrived = time.monotonic()
+        self.ias = np.empty(len(curves))
+        self.probs = np.empty((len(curves), n_classes))
+        self.left = len(curves)
+
+    def done(self, index: int, ias: float, probs: np.ndarray) -> None:
+        self.ias[index] = ias
+        self.probs[index] = probs
+        self.left -= 1
+        if self.left == 0 and not self.future.done():
+            self.future.set_result((self.ias, self.probs))
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(exc)
 
 
-class _Batch:
-    """The jobs of one model and pass kind taken together, and their results as they come."""
-
-    def __init__(self, handle: ModelHandle, jobs: list[_Job], rows: int) -> None:
-        self.handle = handle
-        self.jobs = jobs
-        self.rows = rows
-        self.curves = [c for job in jobs for c in job.curves]
-        self.periods = np.concatenate([job.periods for job in jobs])
-        self.ias = np.empty(len(self.curves))
-        self.probs = np.empty((len(self.curves), handle.scorer.config.n_classes))
-        max_points = handle.scorer.config.max_points
-        self.passes = plan_passes([len(c) for c in self.curves], rows, max_points)
-        self._left = len(self.passes)
-
-    def pass_done(self, members: list[int], ias: np.ndarray, probs: np.ndarray) -> None:
-        self.ias[members] = ias
-        self.probs[members] = probs
-        self._left -= 1
-        if self._left == 0:
-            offset = 0
-            for job in self.jobs:
-                n = len(job.curves)
-                if not job.future.done():
-                    job.future.set_result(
-                        (self.ias[offset : offset + n], self.probs[offset : offset + n])
-                    )
-                offset += n
-
-
-def _fail(jobs: Sequence[_Job], exc: BaseException) -> None:
-    """Hand ``exc`` to every job whose request still waits."""
-    for job in jobs:
-        if not job.future.done():
-            job.future.set_exception(exc)
+Entry = tuple[_Job, int]
+"""A pending curve: its job and its index there."""
 
 
 class BatcherClosed(RuntimeError):
@@ -109,24 +92,22 @@ class BatcherClosed(RuntimeError):
 
 
 class MicroBatcher:
-    """Coalesces scoring jobs into shared forward passes; see the module docstring."""
+    """Coalesces the curves of concurrent requests into shared forward passes; see the
+    module docstring."""
 
     def __init__(
         self,
         model_workers: ModelWorkers,
         metrics: ServiceMetrics,
         *,
-        max_batch: int,
         max_wait_ms: float,
     ) -> None:
         self.model_workers = model_workers
         self.metrics = metrics
-        self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
-        self._pending: deque[_Job] = deque()
-        self._pending_curves = 0
-        self._wakeup = asyncio.Event()
-        self._full = asyncio.Event()
+        # (model handle, bucket length) -> curves waiting, oldest first.
+        self._queues: dict[tuple[ModelHandle, int], deque[Entry]] = {}
+        self._arrival = asyncio.Event()
         self._free_workers = asyncio.Semaphore(model_workers.workers)
         self._running: set[asyncio.Task] = set()
         self._closing = False
@@ -136,10 +117,9 @@ class MicroBatcher:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="micro-batcher")
 
     async def stop(self) -> None:
-        """Finish every pending job, then end the loop."""
+        """Finish every pending curve, then end the loop."""
         self._closing = True
-        self._wakeup.set()
-        self._full.set()
+        self._arrival.set()
         if self._task is not None:
             await self._task
         if self._running:
@@ -151,92 +131,93 @@ class MicroBatcher:
         """IAS (N,) and q(y|z,f) (N, K) of ``curves`` scored by ``handle``'s model."""
         if self._closing:
             raise BatcherClosed("the service is shutting down")
+        n_classes = handle.scorer.config.n_classes
         if not curves:
-            return np.empty(0), np.empty((0, handle.scorer.config.n_classes))
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append(_Job(handle, curves, np.asarray(periods, float), future))
-        self._pending_curves += len(curves)
-        self._wakeup.set()
-        if self._pending_curves >= self.max_batch:
-            self._full.set()
-        return await future
+            return np.empty(0), np.empty((0, n_classes))
+        job = _Job(curves, np.asarray(periods, float), n_classes)
+        max_points = handle.scorer.config.max_points
+        for i, curve in enumerate(curves):
+            key = (handle, length_bucket(len(curve), max_points))
+            self._queues.setdefault(key, deque()).append((job, i))
+        self._arrival.set()
+        return await job.future
 
-    def _take(self) -> list[_Job]:
-        jobs: list[_Job] = []
-        total = 0
-        while self._pending:
-            size = len(self._pending[0].curves)
-            if jobs and total + size > self.max_batch:
-                break
-            job = self._pending.popleft()
-            self._pending_curves -= size
-            if job.future.done():  # the request gave up (timeout, disconnect)
-                continue
-            jobs.append(job)
-            total += size
-        return jobs
+    def _oldest_queue(self) -> tuple[ModelHandle, int] | None:
+        """The queue whose first live curve has waited longest; drops given-up curves."""
+        oldest, since = None, float("inf")
+        for key, queue in list(self._queues.items()):
+            while queue and queue[0][0].future.done():  # the request gave up
+                queue.popleft()
+            if not queue:
+                del self._queues[key]
+            elif queue[0][0].arrived < since:
+                oldest, since = key, queue[0][0].arrived
+        return oldest
+
+    async def _fill(self, key: tuple[ModelHandle, int]) -> None:
+        """Wait until the queue holds a full pass or its first curve is ``max_wait`` old."""
+        rows = key[0].rows
+        while not self._closing and len(self._queues.get(key, ())) < rows:
+            left = self._queues[key][0][0].arrived + self.max_wait - time.monotonic()
+            if left <= 0:
+                return
+            self._arrival.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrival.wait(), left)
+
+    def _take(self, key: tuple[ModelHandle, int]) -> list[Entry]:
+        queue = self._queues.get(key, deque())
+        entries: list[Entry] = []
+        while queue and len(entries) < key[0].rows:
+            entry = queue.popleft()
+            if not entry[0].future.done():
+                entries.append(entry)
+        if not queue:
+            self._queues.pop(key, None)
+        return entries
 
     async def _run(self) -> None:
         while True:
-            if not self._pending:
+            key = self._oldest_queue()
+            if key is None:
                 if self._closing:
                     return
-                self._wakeup.clear()
-                await self._wakeup.wait()
+                self._arrival.clear()
+                await self._arrival.wait()
                 continue
-            wait = self._pending[0].arrived + self.max_wait - time.monotonic()
-            if wait > 0 and self._pending_curves < self.max_batch and not self._closing:
-                self._full.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), wait)
-            # Take the jobs only once a worker is free: what arrives meanwhile joins them.
+            # Form the pass only once a worker is free: what arrives meanwhile joins it.
             await self._free_workers.acquire()
-            jobs = self._take()
-            if jobs:
-                await self._dispatch(jobs)
-            else:
+            if self.max_wait > 0:
+                await self._fill(key)
+            entries = self._take(key)
+            if not entries:
                 self._free_workers.release()
-
-    async def _dispatch(self, jobs: list[_Job]) -> None:
-        """Hand every pass of ``jobs`` to a free worker; one worker is already held."""
-        self.metrics.batch_size.observe(sum(len(j.curves) for j in jobs))
-        self.metrics.batch_requests.observe(len(jobs))
-        groups: dict[tuple[int, int], list[_Job]] = {}
-        for job in jobs:
-            rows = job.handle.rows_for(len(job.curves))
-            groups.setdefault((id(job.handle), rows), []).append(job)
-        held = True
-        for (_, rows), group in groups.items():
-            try:
-                batch = _Batch(group[0].handle, group, rows)
-            except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
-                _fail(group, exc)
                 continue
-            for length, members in batch.passes:
-                if not held:
-                    await self._free_workers.acquire()
-                held = False
-                task = asyncio.get_running_loop().create_task(self._pass(batch, length, members))
-                self._running.add(task)
-                task.add_done_callback(self._running.discard)
-        if held:
-            self._free_workers.release()
+            task = asyncio.get_running_loop().create_task(self._pass(key, entries))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
 
-    async def _pass(self, batch: _Batch, length: int, members: list[int]) -> None:
+    async def _pass(self, key: tuple[ModelHandle, int], entries: list[Entry]) -> None:
         """One forward pass on a worker; releases the worker it was given."""
+        handle, length = key
+        self.metrics.batch_size.observe(len(entries))
+        self.metrics.batch_requests.observe(len({id(job) for job, _ in entries}))
+        rows = rows_of_pass(len(entries), handle.rows, handle.fill_rows)
         try:
             start = time.perf_counter()
             ias, probs = await self.model_workers.run(
                 score_pass,
-                batch.handle.scorer,
-                [batch.curves[i] for i in members],
-                [batch.periods[i] for i in members],
-                batch.rows,
+                handle.scorer,
+                [job.curves[i] for job, i in entries],
+                [job.periods[i] for job, i in entries],
+                rows,
                 length,
             )
             self.metrics.forward_seconds.observe(time.perf_counter() - start)
-            batch.pass_done(members, ias, probs)
+            for k, (job, i) in enumerate(entries):
+                job.done(i, ias[k], probs[k])
         except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
-            _fail(batch.jobs, exc)
+            for job, _ in entries:
+                job.fail(exc)
         finally:
             self._free_workers.release()

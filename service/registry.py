@@ -7,12 +7,16 @@ swaps the registry's reference in one assignment.  Requests already running keep
 handle and finish on it; the old model is freed when the last of them is done.  A model that
 cannot be read, does not fit its manifest, or gives non-finite scores on the warm-up curves
 is refused with :class:`ModelRejected` and the current model keeps serving.
+
+On the CPU the model is loaded row invariant and checked to be so on this machine
+(:func:`row_count_matters`): its passes then have as many rows as they have curves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,15 +28,24 @@ import numpy as np
 import lcvade
 from lcvade.checkpoint import CheckpointError
 from lcvade.lightcurve import LightCurve
-from lcvade.scorer import Scorer, resolve_model_path
-from service.passes import configure_determinism, length_bucket, score_in_fixed_passes
+from lcvade.scorer import Scorer, resolve_device, resolve_model_path
+from service.passes import (
+    configure_determinism,
+    length_bucket,
+    rows_change_scores,
+    score_in_passes,
+)
 from service.schemas import ModelInfo, ModelRef
 from service.settings import ServiceSettings
 
-PASS_ROWS = {False: 4, True: 32}
-"""Default rows of a forward pass, by "is the model on a GPU"."""
-LARGE_PASS_ROWS_CPU = 16
-"""Default rows of the passes of large requests on the CPU (on a GPU: ``pass_rows``)."""
+CPU_PASS_ROWS = 32
+"""Default most rows of a pass on the CPU, where passes have as many rows as curves."""
+CPU_FILLED_PASS_ROWS = 4
+"""Default rows of every pass on a CPU whose kernels make scores depend on the row count."""
+GPU_PASS_ROWS = 32
+"""Default rows of every pass on a GPU: kernels there are chosen by batch size, and a
+32-row pass costs about as much as a one-row pass."""
+LOGGER = logging.getLogger("lcvade.service")
 DIGEST_KEYS = ("data_digest", "training_data_digest", "dataset_digest", "digest")
 
 
@@ -40,20 +53,18 @@ class ModelRejected(Exception):
     """A model directory cannot be served; the message says why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelHandle:
-    """One loaded, warmed-up model."""
+    """One loaded, warmed-up model (compared and hashed by identity)."""
 
     scorer: Scorer
     path: Path
     loaded_at: str
     load_seconds: float
     rows: int
-    large_rows: int
-
-    def rows_for(self, n_curves: int) -> int:
-        """Rows of the passes that score a request of ``n_curves`` curves."""
-        return self.large_rows if n_curves >= self.large_rows else self.rows
+    """Most rows of a pass; with ``fill_rows``, the rows of every pass."""
+    fill_rows: bool
+    """Every pass is filled up to ``rows`` rows (the model's scores depend on the row count)."""
 
     @property
     def ref(self) -> ModelRef:
@@ -78,13 +89,14 @@ class ModelHandle:
             weights_sha256=manifest.weights_sha256,
             device=str(self.scorer.device),
             pass_rows=self.rows,
-            large_pass_rows=self.large_rows,
+            pass_rows_fixed=self.fill_rows,
             loaded_at=self.loaded_at,
         )
 
 
-def warmup_curves(scorer: Scorer) -> list[LightCurve]:
-    """Synthetic sinusoids, one per pass length the service can use, in the model's bands."""
+def warmup_curves(scorer: Scorer, copies: int = 1) -> list[LightCurve]:
+    """Synthetic sinusoids in the model's bands: ``copies`` different ones (by amplitude and
+    phase) for every pass length the service can use, shortest length first."""
     config = scorer.config
     lengths = sorted(
         {
@@ -97,37 +109,55 @@ def warmup_curves(scorer: Scorer) -> list[LightCurve]:
     for n in lengths:
         per_band = max(config.min_points, n // len(bands))
         t = np.tile(np.linspace(0.0, 30.0, per_band), len(bands))
-        mag = 15.0 + 0.3 * np.sin(2 * np.pi * t / 0.7)
         band = None if bands == [None] else np.repeat(np.asarray(bands, dtype=object), per_band)
-        curves.append(LightCurve(t, mag, np.full(t.size, 0.02), band=band, period=0.7))
+        for copy in range(copies):
+            mag = 15.0 + (0.3 + 0.02 * copy) * np.sin(2 * np.pi * t / 0.7 + 0.37 * copy)
+            curves.append(LightCurve(t, mag, np.full(t.size, 0.02), band=band, period=0.7))
     return curves
 
 
 def read_scorer(settings: ServiceSettings) -> tuple[Scorer, Path]:
-    """Load the configured model onto the configured device."""
+    """Load the configured model onto the configured device (row invariant on the CPU)."""
     try:
         path = resolve_model_path(settings.model)
+        device = resolve_device(settings.device)
         scorer = lcvade.load(
-            path, device=settings.device, p_value_threshold=settings.p_value_threshold
+            path,
+            device=device,
+            p_value_threshold=settings.p_value_threshold,
+            row_invariant=device.type == "cpu",
         )
     except (CheckpointError, ValueError, RuntimeError, OSError) as exc:
         raise ModelRejected(str(exc)) from exc
     return scorer, path
 
 
-def warm_up(scorer: Scorer, rows: int) -> None:
-    """One pass of every shape the service uses; refuses a model with non-finite outputs.
+def warm_up(scorer: Scorer, rows: int, fill_rows: bool) -> None:
+    """One pass of every length the service uses; refuses a model with non-finite outputs.
 
-    Runs on a model worker (it calls the model).
+    Runs on a model worker (it calls the model), as do the two functions below.
     """
     configure_determinism(scorer.device)
     curves = warmup_curves(scorer)
+    periods = [c.period for c in curves]
     try:
-        ias, probs = score_in_fixed_passes(scorer, curves, [c.period for c in curves], rows)
+        ias, probs = score_in_passes(scorer, curves, periods, rows, fill_rows=fill_rows)
     except (RuntimeError, ValueError) as exc:
         raise ModelRejected(f"the model failed its warm-up forward pass: {exc}") from exc
     if not (np.all(np.isfinite(ias)) and np.all(np.isfinite(probs))):
         raise ModelRejected("the model gives non-finite scores on clean warm-up curves")
+
+
+def row_count_matters(scorer: Scorer, rows: int) -> bool:
+    """Whether the model's scores here depend on the rows of a pass of up to ``rows`` rows."""
+    if not scorer.row_invariant:
+        return True
+    curves = warmup_curves(scorer, copies=rows)
+    max_points = scorer.config.max_points
+    by_length: dict[int, list[LightCurve]] = {}
+    for curve in curves:
+        by_length.setdefault(length_bucket(len(curve), max_points), []).append(curve)
+    return rows_change_scores(scorer, by_length)
 
 
 Runner = Callable[..., Awaitable[Any]]
@@ -140,18 +170,23 @@ async def build_handle(
     start = time.perf_counter()
     scorer, path = await in_thread(read_scorer, settings)
     on_gpu = scorer.device.type == "cuda"
-    rows = settings.pass_rows or PASS_ROWS[on_gpu]
-    large_rows = settings.large_pass_rows or (rows if on_gpu else LARGE_PASS_ROWS_CPU)
-    await on_model_worker(warm_up, scorer, rows)
-    if large_rows != rows:
-        await on_model_worker(warm_up, scorer, large_rows)
+    rows = settings.max_batch or (GPU_PASS_ROWS if on_gpu else CPU_PASS_ROWS)
+    await on_model_worker(warm_up, scorer, rows, on_gpu)
+    fill_rows = on_gpu or await on_model_worker(row_count_matters, scorer, rows)
+    if fill_rows and not on_gpu:
+        rows = settings.max_batch or CPU_FILLED_PASS_ROWS
+        LOGGER.warning(
+            "scores on this CPU depend on the number of rows of a pass: every pass is "
+            "filled up to %d rows",
+            rows,
+        )
     return ModelHandle(
         scorer=scorer,
         path=path,
         loaded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         load_seconds=time.perf_counter() - start,
         rows=rows,
-        large_rows=large_rows,
+        fill_rows=fill_rows,
     )
 
 

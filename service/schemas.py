@@ -148,9 +148,11 @@ class ModelInfo(BaseModel):
     code_version: str
     weights_sha256: str
     device: str
-    pass_rows: int = Field(description="rows of every forward pass of this model")
-    large_pass_rows: int = Field(
-        description="rows of the passes of requests with at least this many curves"
+    pass_rows: int = Field(description="most rows of a forward pass of this model")
+    pass_rows_fixed: bool = Field(
+        description="every pass has exactly pass_rows rows, short ones filled with copies "
+        "(false: a pass has as many rows as curves, the model's scores on this machine do "
+        "not depend on the row count)"
     )
     loaded_at: str
 

@@ -134,7 +134,6 @@ class ScoringPipeline:
         self.batcher = MicroBatcher(
             self.model_workers,
             metrics,
-            max_batch=settings.max_batch,
             max_wait_ms=settings.max_wait_ms,
         )
         self.period_grid = FrequencyGrid()

@@ -28,22 +28,21 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, description="TCP port")
     device: str = Field(default="auto", description="auto, cpu or cuda:N")
 
-    max_batch: int = Field(
-        default=256, ge=1, description="most curves coalesced into one micro-batch"
+    max_batch: int | None = Field(
+        default=None,
+        ge=1,
+        description="most curves in one forward pass, the micro-batch (default 32). On the "
+        "CPU a pass has as many rows as it has curves; where the row count would change "
+        "scores (on a GPU, or on a CPU that fails the check at load) every pass has exactly "
+        "this many rows (default 4 on such a CPU), short ones filled with copies, so that a "
+        "curve's score never depends on its batch-mates",
     )
     max_wait_ms: float = Field(
         default=0.0,
         ge=0.0,
         description="longest wait for more requests before a micro-batch runs; with 0 a pass "
-        "starts as soon as the model is free, and requests that arrive while it is busy are "
-        "coalesced into the next pass",
-    )
-    pass_rows: int | None = Field(
-        default=None,
-        ge=1,
-        description="rows of every forward pass (default 4 on the CPU, 32 on a GPU); passes "
-        "have a fixed shape so that a curve's score never depends on the other curves it is "
-        "batched with",
+        "starts as soon as a model worker is free, and curves that arrive while the workers "
+        "are busy are coalesced into the next pass",
     )
     model_workers: int | None = Field(
         default=None,
@@ -56,12 +55,6 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="intra-op threads of every model worker; passes of a few rows scale "
         "better on workers side by side than on threads inside one pass",
-    )
-    large_pass_rows: int | None = Field(
-        default=None,
-        ge=1,
-        description="rows of the passes that score large requests, those of at least this "
-        "many curves (default 16 on the CPU; on a GPU the same as pass_rows, one kind of pass)",
     )
     period_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,

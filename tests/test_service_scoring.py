@@ -15,7 +15,7 @@ import torch
 
 import lcvade
 from lcvade.calibration import benjamini_hochberg
-from service.passes import length_bucket, score_in_fixed_passes
+from service.passes import length_bucket, score_in_passes
 from tests.service_helpers import CLASS_NAMES, curve_payload, synthetic_curve
 
 pytest_plugins = ["tests.service_fixtures"]
@@ -24,6 +24,12 @@ pytest_plugins = ["tests.service_fixtures"]
 @pytest.fixture(scope="module")
 def library(small_model_dir) -> lcvade.Scorer:
     return lcvade.load(small_model_dir, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def row_invariant_library(small_model_dir) -> lcvade.Scorer:
+    """The model as the service loads it on the CPU."""
+    return lcvade.load(small_model_dir, device="cpu", row_invariant=True)
 
 
 def _score(url: str, curves, **extra) -> dict:
@@ -107,40 +113,58 @@ def test_concurrent_clients_get_exactly_the_sequential_results(service, test_cur
     assert concurrent == sequential
 
 
-@pytest.mark.parametrize("rows, threads", [(8, 1), (16, 2)])
-def test_fixed_shape_passes_do_not_depend_on_batch_mates(library, rows, threads):
+@pytest.mark.parametrize(
+    "row_invariant, fill_rows, rows, threads",
+    [(False, True, 8, 1), (False, True, 16, 2), (True, False, 32, 1), (True, False, 4, 1)],
+)
+def test_passes_do_not_depend_on_batch_mates(
+    library, row_invariant_library, row_invariant, fill_rows, rows, threads
+):
+    scorer = row_invariant_library if row_invariant else library
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        _check_fixed_shape_passes(library, rows)
+        _check_passes(scorer, rows, fill_rows)
     finally:
         torch.set_num_threads(before)
 
 
-def _check_fixed_shape_passes(library, rows: int) -> None:
+def _check_passes(scorer, rows: int, fill_rows: bool) -> None:
     rng = np.random.default_rng(11)
     lengths = [12, 16, 17, 30, 33, 64, 65, 100, 128, 150, 200, 260, 400] * 3
     curves = [synthetic_curve(rng, i % 3, f"c{i}", n) for i, n in enumerate(lengths)]
     periods = [c.period for c in curves]
-    alone = [
-        score_in_fixed_passes(library, [c], [p], rows=rows)
-        for c, p in zip(curves, periods, strict=True)
-    ]
-    together = score_in_fixed_passes(library, curves, periods, rows=rows)
+
+    def scored(members) -> tuple[np.ndarray, np.ndarray]:
+        return score_in_passes(
+            scorer,
+            [curves[i] for i in members],
+            [periods[i] for i in members],
+            rows,
+            fill_rows=fill_rows,
+        )
+
+    alone = [scored([i]) for i in range(len(curves))]
+    together = scored(range(len(curves)))
     shuffled = rng.permutation(len(curves))
-    mixed = score_in_fixed_passes(
-        library, [curves[i] for i in shuffled], [periods[i] for i in shuffled], rows=rows
-    )
+    mixed = scored(shuffled)
+    # Without filling, the passes of these subsets have every row count from 2 to 27.
+    subsets = [scored(shuffled[:k]) for k in range(2, len(curves), 5)]
     for i, (ias, probs) in enumerate(alone):
         assert ias[0] == together[0][i]
         assert np.array_equal(probs[0], together[1][i])
     assert np.array_equal(mixed[0], together[0][shuffled])
+    for k, (ias, probs) in zip(range(2, len(curves), 5), subsets, strict=True):
+        assert np.array_equal(ias, together[0][shuffled[:k]])
+        assert np.array_equal(probs, together[1][shuffled[:k]])
     assert {length_bucket(n, 200) for n in lengths} == {16, 32, 64, 128, 200}
 
 
-def test_large_requests_have_passes_of_their_own_shape(service, library, test_curves):
-    large, small = test_curves[:20], test_curves[20:]  # 20 >= large_pass_rows = 16
-    alone = _score(service.url, large)["results"]
+def test_a_curve_gets_the_same_bits_alone_in_a_large_request_and_under_load(
+    service, row_invariant_library, test_curves
+):
+    large, small = test_curves[:20], test_curves[20:]
+    alone = [_score(service.url, [c])["results"][0] for c in large]
 
     async def under_load() -> list[list[dict]]:
         async with httpx.AsyncClient(base_url=service.url, timeout=60) as client:
@@ -154,16 +178,20 @@ def test_large_requests_have_passes_of_their_own_shape(service, library, test_cu
             return await asyncio.gather(*(one(large) for _ in range(3)), *(one([c]) for c in small))
 
     answers = asyncio.run(under_load())
+    # The service's passes have as many rows as curves (up to 32): the 20-curve requests
+    # share passes of many sizes with the single curves, and every curve keeps its bits.
     assert answers[0] == answers[1] == answers[2] == alone
-    # The large request was scored in 16-row passes, the small ones in the 4-row passes of
-    # single curves (one intra-op thread each): the same bits as the library's passes.
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # as on a model worker
     try:
-        ias, _ = score_in_fixed_passes(library, large, [c.period for c in large], rows=16)
+        ias, _ = score_in_passes(
+            row_invariant_library, large, [c.period for c in large], 32, fill_rows=False
+        )
         assert [r["ias"] for r in alone] == ias.tolist()
         for curve, answer in zip(small, answers[3:], strict=True):
-            single, _ = score_in_fixed_passes(library, [curve], [curve.period], rows=4)
+            single, _ = score_in_passes(
+                row_invariant_library, [curve], [curve.period], 32, fill_rows=False
+            )
             assert answer[0]["ias"] == single[0]
     finally:
         torch.set_num_threads(before)
@@ -278,8 +306,8 @@ def test_model_endpoints_describe_the_model(service, small_model_dir):
     assert info["bands"] is None
     assert info["hyperparameters"]["channels"] == 8
     assert info["training_data_digest"] == manifest.training["data_digest"]
-    assert info["device"] == "cpu" and info["pass_rows"] == 4
-    assert info["large_pass_rows"] == 16
+    assert info["device"] == "cpu" and info["pass_rows"] == 32
+    assert info["pass_rows_fixed"] is False  # the row-invariant model passes its check here
     assert info["calibrated"] and info["calibration_size"] == 120
     assert httpx.get(f"{service.url}/v1/models/test-model").json() == info
     missing = httpx.get(f"{service.url}/v1/models/other")
