@@ -211,6 +211,32 @@ async def closed_loop(
     return latencies, curves, last_done - measure_from
 
 
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def server_memory(pid: int) -> str:
+    """RSS of the server process and of its model worker processes (Linux ``/proc``)."""
+    try:
+        children = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+        workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        http = _rss_mb(pid)
+        each = [_rss_mb(c) for c in workers]
+    except OSError:
+        return "not available on this system"
+    sizes = ", ".join(f"{m:,.0f}" for m in each)
+    return (
+        f"HTTP process {http:,.0f} MB, {len(each)} model workers {sizes} MB, "
+        f"{http + sum(each):,.0f} MB in all"
+    )
+
+
 def in_process_throughput(model: str, curves: list[dict], device: str, repeats: int) -> float:
     """Curves per second of ``lcvade.load(model).score(curves)`` (batch size 256)."""
     import lcvade
@@ -285,6 +311,7 @@ def main() -> None:
                         f"{sent / seconds:,.0f} curves/s",
                         file=sys.stderr,
                     )
+            memory = server_memory(server.pid)
         finally:
             server.send_signal(signal.SIGTERM)
             try:
@@ -294,6 +321,7 @@ def main() -> None:
 
     print()
     print(f"In-process batched scoring (`Scorer.score`, batch 256): {reference:,.0f} curves/s")
+    print(f"Server memory after the runs (RSS): {memory}")
     print()
     print(
         "| scenario | concurrency | requests | p50 ms | p95 ms | p99 ms | requests/s | "

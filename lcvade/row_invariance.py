@@ -5,7 +5,7 @@ product over the whole batch, and oneDNN computes a 1-wide convolution (the skip
 residual blocks, Fig. 6.1b) the same way, with the batch folded into the product.  The
 library's float32 kernels pick their blocking and vector paths from the size of that
 product, so the same light curve encoded in batches of 2, 4 or 16 rows comes out different
-in the last bits (about 1e-7 of the latent mean, 1e-6 of the IAS on this project's CPU).
+in the last bits (up to a few 1e-5 of the IAS on this project's CPU).
 
 The replacements here compute the same maps as batched matrix products, one product of a
 fixed size per row: a row's result is then the same whatever the number of rows.  The

@@ -46,7 +46,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     pipeline = ScoringPipeline(settings, registry, metrics)
 
     def announce(handle: ModelHandle) -> None:
-        metrics.set_model(handle.scorer.name, handle.scorer.version, str(handle.scorer.device))
+        metrics.set_model(handle.scorer.name, handle.scorer.version, handle.device)
 
     registry.on_swap.append(announce)
 
@@ -59,9 +59,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             handle.scorer.name,
             handle.scorer.version,
             handle.path,
-            handle.scorer.device,
+            handle.device,
             handle.load_seconds,
         )
+        del handle  # this frame lives as long as the app: a reload must be able to free it
         # The model, torch and the app live as long as the process: keep them out of the
         # cyclic garbage collector's full passes, which would otherwise walk them again and
         # again under load (and stall every request in flight while they do).

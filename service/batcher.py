@@ -9,13 +9,14 @@ and hands the worker one pass of up to ``max_batch`` curves from it.  A pass is 
 when a worker can run it, so it holds everything that has arrived by then; a job is answered
 when the last of its curves is scored.
 
-The workers are threads that make every model call, so the event loop never blocks on the
-model.  On the CPU there is one per core, each running its passes on one intra-op thread:
-passes of tens of rows scale far better across cores side by side than split inside one
-pass.  Every pass has a length fixed by its curves and a fixed thread count, and its row
-count either does not matter (a row-invariant model) or is fixed, so which worker runs it
-and what the other rows hold never change a curve's result: results are bit-for-bit those
-of scoring the request alone.  Jobs of different model versions (during a reload) are
+The workers are processes that make every model call (:mod:`service.model_workers`), so the
+event loop never blocks on the model nor shares the interpreter lock with it.  On the CPU
+there is one per core, each running its passes on one intra-op thread: passes of tens of
+rows scale far better across cores side by side than split inside one pass.  Every pass has
+a length fixed by its curves and a fixed thread count, and its row count either does not
+matter (a row-invariant model) or is fixed, so which worker runs it and what the other rows
+hold never change a curve's result: results are bit-for-bit those of scoring the request
+alone.  Jobs of different model versions (during a reload) are
 scored by their own model.
 """
 
@@ -25,38 +26,16 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from lcvade.lightcurve import LightCurve
+from service.errors import ServiceError
 from service.metrics import ServiceMetrics
+from service.model_workers import ModelWorkerLost, ModelWorkers
 from service.passes import length_bucket, rows_of_pass, score_pass
 from service.registry import ModelHandle
-
-T = TypeVar("T")
-
-
-class ModelWorkers:
-    """The threads on which every model call runs, each with its own intra-op thread count."""
-
-    def __init__(self, workers: int = 1, intra_op_threads: int = 1) -> None:
-        self.workers = workers
-        self._executor = ThreadPoolExecutor(
-            max_workers=workers,
-            thread_name_prefix="lcvade-model",
-            initializer=torch.set_num_threads,  # per calling thread with OpenMP builds
-            initargs=(intra_op_threads,),
-        )
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=True)
 
 
 class _Job:
@@ -108,7 +87,9 @@ class MicroBatcher:
         # (model handle, bucket length) -> curves waiting, oldest first.
         self._queues: dict[tuple[ModelHandle, int], deque[Entry]] = {}
         self._arrival = asyncio.Event()
-        self._free_workers = asyncio.Semaphore(model_workers.workers)
+        self._free_workers: asyncio.Queue[int] = asyncio.Queue()
+        for worker in range(model_workers.workers):
+            self._free_workers.put_nowait(worker)
         self._running: set[asyncio.Task] = set()
         self._closing = False
         self._task: asyncio.Task | None = None
@@ -186,19 +167,19 @@ class MicroBatcher:
                 await self._arrival.wait()
                 continue
             # Form the pass only once a worker is free: what arrives meanwhile joins it.
-            await self._free_workers.acquire()
+            worker = await self._free_workers.get()
             if self.max_wait > 0:
                 await self._fill(key)
             entries = self._take(key)
             if not entries:
-                self._free_workers.release()
+                self._free_workers.put_nowait(worker)
                 continue
-            task = asyncio.get_running_loop().create_task(self._pass(key, entries))
+            task = asyncio.get_running_loop().create_task(self._pass(worker, key, entries))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _pass(self, key: tuple[ModelHandle, int], entries: list[Entry]) -> None:
-        """One forward pass on a worker; releases the worker it was given."""
+    async def _pass(self, worker: int, key: tuple[ModelHandle, int], entries: list[Entry]) -> None:
+        """One forward pass on ``worker``; frees the worker at the end."""
         handle, length = key
         self.metrics.batch_size.observe(len(entries))
         self.metrics.batch_requests.observe(len({id(job) for job, _ in entries}))
@@ -206,8 +187,9 @@ class MicroBatcher:
         try:
             start = time.perf_counter()
             ias, probs = await self.model_workers.run(
+                worker,
+                handle.key,
                 score_pass,
-                handle.scorer,
                 [job.curves[i] for job, i in entries],
                 [job.periods[i] for job, i in entries],
                 rows,
@@ -216,8 +198,12 @@ class MicroBatcher:
             self.metrics.forward_seconds.observe(time.perf_counter() - start)
             for k, (job, i) in enumerate(entries):
                 job.done(i, ias[k], probs[k])
+        except ModelWorkerLost as exc:
+            lost = ServiceError(503, "model_worker_lost", f"{exc}: send the request again")
+            for job, _ in entries:
+                job.fail(lost)
         except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
             for job, _ in entries:
                 job.fail(exc)
         finally:
-            self._free_workers.release()
+            self._free_workers.put_nowait(worker)

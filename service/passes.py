@@ -2,8 +2,8 @@
 
 Float32 kernels (matrix products, convolutions, vectorised ``exp``) choose their blocking and
 their vector/scalar code paths from the shapes of their operands, so the same curve scored in
-batches of different sizes or padded lengths can differ in the last bits (about 1e-6 of the
-IAS).  The service coalesces requests from many clients, and a client must get the same
+batches of different sizes or padded lengths can differ in the last bits (up to a few 1e-5
+of the IAS).  The service coalesces requests from many clients, and a client must get the same
 answer whoever else is asking at the time.  So a pass is cut to a fixed form:
 
 * curves are grouped by the length bucket of their kept points: the smallest power of two

@@ -4,7 +4,8 @@ A :class:`ModelHandle` is an immutable loaded model (a :class:`lcvade.Scorer`) p
 the API reports about it.  Every request takes the current handle once, at its start, and
 uses only that one; a reload loads and warms the new model completely on the side, then
 swaps the registry's reference in one assignment.  Requests already running keep their old
-handle and finish on it; the old model is freed when the last of them is done.  A model that
+handle and finish on it; the old model is freed, here and in the model worker processes
+(:mod:`service.model_workers`), when the last of them is done.  A model that
 cannot be read, does not fit its manifest, or gives non-finite scores on the warm-up curves
 is refused with :class:`ModelRejected` and the current model keeps serving.
 
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,7 @@ import lcvade
 from lcvade.checkpoint import CheckpointError
 from lcvade.lightcurve import LightCurve
 from lcvade.scorer import Scorer, resolve_device, resolve_model_path
+from service.model_workers import ModelSource, ModelWorkerError, ModelWorkers
 from service.passes import (
     configure_determinism,
     length_bucket,
@@ -58,6 +62,11 @@ class ModelHandle:
     """One loaded, warmed-up model (compared and hashed by identity)."""
 
     scorer: Scorer
+    """The service's own copy, on the CPU: description, calibration and reconstructions."""
+    key: int
+    """The model's key in the model worker processes, which run its passes."""
+    device: str
+    """Where the model workers run it."""
     path: Path
     loaded_at: str
     load_seconds: float
@@ -87,7 +96,7 @@ class ModelHandle:
             created=manifest.created,
             code_version=manifest.code_version,
             weights_sha256=manifest.weights_sha256,
-            device=str(self.scorer.device),
+            device=self.device,
             pass_rows=self.rows,
             pass_rows_fixed=self.fill_rows,
             loaded_at=self.loaded_at,
@@ -117,16 +126,10 @@ def warmup_curves(scorer: Scorer, copies: int = 1) -> list[LightCurve]:
 
 
 def read_scorer(settings: ServiceSettings) -> tuple[Scorer, Path]:
-    """Load the configured model onto the configured device (row invariant on the CPU)."""
+    """Load the configured model on the CPU: the service's own copy."""
     try:
         path = resolve_model_path(settings.model)
-        device = resolve_device(settings.device)
-        scorer = lcvade.load(
-            path,
-            device=device,
-            p_value_threshold=settings.p_value_threshold,
-            row_invariant=device.type == "cpu",
-        )
+        scorer = lcvade.load(path, device="cpu", p_value_threshold=settings.p_value_threshold)
     except (CheckpointError, ValueError, RuntimeError, OSError) as exc:
         raise ModelRejected(str(exc)) from exc
     return scorer, path
@@ -135,7 +138,7 @@ def read_scorer(settings: ServiceSettings) -> tuple[Scorer, Path]:
 def warm_up(scorer: Scorer, rows: int, fill_rows: bool) -> None:
     """One pass of every length the service uses; refuses a model with non-finite outputs.
 
-    Runs on a model worker (it calls the model), as do the two functions below.
+    Runs in a model worker process (it calls the model), as does the function below.
     """
     configure_determinism(scorer.device)
     curves = warmup_curves(scorer)
@@ -161,18 +164,42 @@ def row_count_matters(scorer: Scorer, rows: int) -> bool:
 
 
 Runner = Callable[..., Awaitable[Any]]
+HANDLE_KEYS = itertools.count(1)
 
 
-async def build_handle(
-    settings: ServiceSettings, in_thread: Runner, on_model_worker: Runner
-) -> ModelHandle:
-    """Read the model in a worker thread, warm it up on a model worker."""
-    start = time.perf_counter()
-    scorer, path = await in_thread(read_scorer, settings)
-    on_gpu = scorer.device.type == "cuda"
-    rows = settings.max_batch or (GPU_PASS_ROWS if on_gpu else CPU_PASS_ROWS)
-    await on_model_worker(warm_up, scorer, rows, on_gpu)
-    fill_rows = on_gpu or await on_model_worker(row_count_matters, scorer, rows)
+async def load_into_workers(
+    settings: ServiceSettings, scorer: Scorer, path: Path, workers: ModelWorkers
+) -> tuple[int, str, int, bool]:
+    """Load the model into every model worker and warm it up there.
+
+    Returns its key, device, the rows of a pass and whether passes are filled to that.
+    """
+    device = resolve_device(settings.device)
+    on_gpu = device.type == "cuda"
+    source = ModelSource(
+        path=str(path),
+        device=str(device),
+        p_value_threshold=settings.p_value_threshold,
+        row_invariant=not on_gpu,
+    )
+    key = next(HANDLE_KEYS)
+    try:
+        digests = await workers.load(key, source)
+    except ModelWorkerError as exc:
+        raise ModelRejected(f"a model worker could not load the model: {exc}") from exc
+    try:
+        if any(d != scorer.manifest.weights_sha256 for d in digests):
+            raise ModelRejected("the model directory changed while it was being loaded")
+        rows = settings.max_batch or (GPU_PASS_ROWS if on_gpu else CPU_PASS_ROWS)
+        await workers.run_on_each(key, warm_up, rows, on_gpu)
+        fill_rows = on_gpu or await workers.run(0, key, row_count_matters, rows)
+    except ModelWorkerError as exc:
+        workers.drop(key)
+        message = exc.message if exc.kind == ModelRejected.__name__ else str(exc)
+        raise ModelRejected(message) from exc
+    except BaseException:
+        workers.drop(key)
+        raise
     if fill_rows and not on_gpu:
         rows = settings.max_batch or CPU_FILLED_PASS_ROWS
         LOGGER.warning(
@@ -180,14 +207,31 @@ async def build_handle(
             "filled up to %d rows",
             rows,
         )
-    return ModelHandle(
+    return key, str(device), rows, fill_rows
+
+
+async def build_handle(
+    settings: ServiceSettings, in_thread: Runner, workers: ModelWorkers
+) -> ModelHandle:
+    """Read the model in a worker thread, load and warm it up in the model workers.
+
+    The workers free their copies when the handle is gone (the last request using it done).
+    """
+    start = time.perf_counter()
+    scorer, path = await in_thread(read_scorer, settings)
+    key, device, rows, fill_rows = await load_into_workers(settings, scorer, path, workers)
+    handle = ModelHandle(
         scorer=scorer,
+        key=key,
+        device=device,
         path=path,
         loaded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         load_seconds=time.perf_counter() - start,
         rows=rows,
         fill_rows=fill_rows,
     )
+    weakref.finalize(handle, workers.drop, key)
+    return handle
 
 
 class ModelRegistry:
@@ -215,13 +259,13 @@ class ModelRegistry:
         for callback in self.on_swap:
             callback(handle)
 
-    async def load_initial(self, in_thread: Runner, on_model_worker: Runner) -> ModelHandle:
-        handle = await build_handle(self.settings, in_thread, on_model_worker)
+    async def load_initial(self, in_thread: Runner, workers: ModelWorkers) -> ModelHandle:
+        handle = await build_handle(self.settings, in_thread, workers)
         self._install(handle)
         return handle
 
     async def reload(
-        self, in_thread: Runner, on_model_worker: Runner
+        self, in_thread: Runner, workers: ModelWorkers
     ) -> tuple[ModelHandle, ModelHandle]:
         """Load the model directory again and swap it in; returns (previous, new).
 
@@ -229,6 +273,6 @@ class ModelRegistry:
         """
         async with self._reload_lock:
             previous = self.current
-            handle = await build_handle(self.settings, in_thread, on_model_worker)
+            handle = await build_handle(self.settings, in_thread, workers)
             self._install(handle)
             return previous, handle

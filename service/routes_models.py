@@ -58,7 +58,7 @@ async def reload_model(request: Request) -> ReloadResponse:
     pipeline = request.app.state.pipeline
     metrics = request.app.state.metrics
     try:
-        previous, current = await registry.reload(pipeline.in_thread, pipeline.on_model_worker)
+        previous, current = await registry.reload(pipeline.in_thread, pipeline.model_workers)
     except ModelRejected as exc:
         metrics.reloads.labels(outcome="refused").inc()
         LOGGER.warning("model reload refused: %s", exc)

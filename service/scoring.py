@@ -24,9 +24,10 @@ from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError
 from lcvade.period import FrequencyGrid, find_period
 from lcvade.scorer import resolve_device
-from service.batcher import MicroBatcher, ModelWorkers
+from service.batcher import MicroBatcher
 from service.errors import ErrorDetail, ServiceError, curve_error_detail, invalid_curves
 from service.metrics import ServiceMetrics
+from service.model_workers import ModelWorkers
 from service.registry import ModelHandle, ModelRegistry
 from service.schemas import (
     BandCurve,
@@ -142,12 +143,9 @@ class ScoringPipeline:
     async def in_thread(self, fn, *args: Any):
         return await asyncio.get_running_loop().run_in_executor(self.cpu_pool, fn, *args)
 
-    async def on_model_worker(self, fn, *args: Any):
-        return await self.model_workers.run(fn, *args)
-
     async def start(self) -> None:
         self.batcher.start()
-        await self.registry.load_initial(self.in_thread, self.on_model_worker)
+        await self.registry.load_initial(self.in_thread, self.model_workers)
 
     async def stop(self) -> None:
         await self.batcher.stop()
@@ -271,7 +269,7 @@ class ScoringPipeline:
             check_phases(phases, self.settings.max_reconstruct_phases)
         curve = (await self.validate([item], handle))[0]
         periods, sources, _ = await self.resolve_periods([curve])
-        rec = await self.on_model_worker(
+        rec = await self.in_thread(
             handle.scorer.reconstruct, curve.with_period(float(periods[0])), phases
         )
         self.check_finite([curve], rec.mean, rec.std, rec.induction_mean, rec.induction_std)

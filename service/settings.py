@@ -47,13 +47,14 @@ class ServiceSettings(BaseSettings):
     model_workers: int | None = Field(
         default=None,
         ge=1,
-        description="threads that run forward passes side by side (default: one per CPU "
-        "core on the CPU, one on a GPU)",
+        description="model worker processes that run forward passes side by side, each "
+        "holding its own copy of the model (default: one per CPU core on the CPU, one on a "
+        "GPU)",
     )
     model_threads: int = Field(
         default=1,
         ge=1,
-        description="intra-op threads of every model worker; passes of a few rows scale "
+        description="intra-op threads of every model worker; passes of tens of rows scale "
         "better on workers side by side than on threads inside one pass",
     )
     period_workers: int = Field(
