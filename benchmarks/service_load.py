@@ -5,7 +5,8 @@ per request, or ``--curves-per-request`` curves per request; periods given) and 
 concurrency level runs closed-loop clients for ``--duration`` seconds after a warm-up, and
 measures request latency (p50/p95/p99) and throughput.  In the same run it measures the
 in-process batched throughput of ``lcvade.load(model).score(curves)`` on the same curves, the
-reference the service is compared with.  Prints its command line and a markdown table.
+reference the service is compared with, and after the runs the resident memory of the server
+and its model worker processes.  Prints its command line and a markdown table.
 
 ``--random-model`` benchmarks an untrained model of the given architecture (timings depend
 on the architecture only), for machines without a trained model.
@@ -232,8 +233,7 @@ def server_memory(pid: int) -> str:
         return "not available on this system"
     sizes = ", ".join(f"{m:,.0f}" for m in each)
     return (
-        f"HTTP process {http:,.0f} MB, {len(each)} model workers {sizes} MB, "
-        f"{http + sum(each):,.0f} MB in all"
+        f"HTTP process {http:,.0f} MB, model workers {sizes} MB, {http + sum(each):,.0f} MB in all"
     )
 
 
