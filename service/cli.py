@@ -41,13 +41,17 @@ def serve(
     import uvicorn
 
     from lcvade.checkpoint import CheckpointError, read_manifest
-    from lcvade.scorer import resolve_model_path
+    from lcvade.scorer import resolve_device, resolve_model_path
     from service.app import create_app
 
     try:
         read_manifest(resolve_model_path(settings.model))
     except CheckpointError as exc:
         raise typer.BadParameter(str(exc), param_hint="--model / LCVADE_MODEL") from exc
+    try:
+        resolve_device(settings.device)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--device / LCVADE_DEVICE") from exc
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr, force=True

@@ -46,19 +46,19 @@ class ServiceMetrics:
         )
         self.batch_size = Histogram(
             "lcvade_batch_curves",
-            "Curves per coalesced micro-batch",
+            "Curves per forward pass (a micro-batch)",
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
         self.batch_requests = Histogram(
             "lcvade_batch_requests",
-            "Requests coalesced into one micro-batch",
+            "Requests whose curves share one forward pass",
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
         self.forward_seconds = Histogram(
             "lcvade_forward_seconds",
-            "Time of one fixed-shape forward pass on a model worker",
+            "Time of one forward pass on a model worker, the transfers to and from it included",
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )

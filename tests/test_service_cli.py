@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+import torch
 
 from tests.service_helpers import curve_payload, free_port
 
@@ -122,3 +124,11 @@ def test_serve_refuses_an_unknown_device(small_model_dir):
     result = _invoke(LCVADE_MODEL=str(small_model_dir), LCVADE_DEVICE="tpu")
     assert result.exit_code == 2
     assert "device must be auto, cpu, cuda or cuda:N, got 'tpu'" in _unboxed(result.output)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_serve_refuses_cuda_where_there_is_none(small_model_dir):
+    result = _invoke("--device", "cuda:0", LCVADE_MODEL=str(small_model_dir))
+    assert result.exit_code == 2
+    text = _unboxed(result.output)
+    assert "CUDA is not available here" in text and "LCVADE_DEVICE" in text
