@@ -121,6 +121,7 @@ class LoadResult:
     curves: int
     seconds: float
     latencies_ms: np.ndarray
+    cpu_ms_per_curve: float
 
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q))
@@ -212,6 +213,37 @@ async def closed_loop(
     return latencies, curves, last_done - measure_from
 
 
+def server_processes(pid: int) -> list[int]:
+    """The server's process and its children (model workers, helpers), from Linux ``/proc``."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return [pid, *children]
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server and its children so far (NaN without /proc)."""
+    try:
+        ticks = 0
+        for p in server_processes(pid):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except OSError:
+        return float("nan")
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def curves_scored(port: int) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return float(
+        next(
+            line.split()[1]
+            for line in text.splitlines()
+            if line.startswith("lcvade_curves_scored_total ")
+        )
+    )
+
+
 def _rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -237,8 +269,11 @@ def server_memory(pid: int) -> str:
     )
 
 
-def in_process_throughput(model: str, curves: list[dict], device: str, repeats: int) -> float:
-    """Curves per second of ``lcvade.load(model).score(curves)`` (batch size 256)."""
+def in_process_throughput(
+    model: str, curves: list[dict], device: str, repeats: int
+) -> tuple[float, float]:
+    """Curves per second of ``lcvade.load(model).score(curves)`` (batch size 256) in the
+    fastest of ``repeats`` runs, and the CPU milliseconds per curve of that run."""
     import lcvade
 
     scorer = lcvade.load(model, device=device)
@@ -247,12 +282,14 @@ def in_process_throughput(model: str, curves: list[dict], device: str, repeats: 
         for c in curves
     ]
     scorer.score(objects[:256])  # warm-up
-    best = 0.0
+    best, cpu_ms = 0.0, float("nan")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         scorer.score(objects)
-        best = max(best, len(objects) / (time.perf_counter() - start))
-    return best
+        rate = len(objects) / (time.perf_counter() - start)
+        if rate > best:
+            best, cpu_ms = rate, 1000.0 * (time.process_time() - cpu) / len(objects)
+    return best, cpu_ms
 
 
 def main() -> None:
@@ -282,7 +319,7 @@ def main() -> None:
         if args.random_model:
             model = str(random_model(Path(tmp) / "random", args.channels, args.classes))
         curves = synthetic_curves(args.pool, args.seed, args.min_points, args.max_points)
-        reference = in_process_throughput(model, curves, args.device, repeats=3)
+        reference, reference_cpu_ms = in_process_throughput(model, curves, args.device, repeats=3)
 
         port = free_port()
         server = start_server(model, port, args)
@@ -298,12 +335,21 @@ def main() -> None:
             }
             for scenario, bodies in scenarios.items():
                 for level in (int(x) for x in args.concurrency.split(",")):
+                    cpu, scored = server_cpu_seconds(server.pid), curves_scored(port)
                     latencies, sent, seconds = asyncio.run(
                         closed_loop(port, bodies, level, args.warmup, args.duration)
                     )
+                    cpu = server_cpu_seconds(server.pid) - cpu
+                    scored = curves_scored(port) - scored
                     results.append(
                         LoadResult(
-                            scenario, level, len(latencies), sent, seconds, np.array(latencies)
+                            scenario,
+                            level,
+                            len(latencies),
+                            sent,
+                            seconds,
+                            np.array(latencies),
+                            1000.0 * cpu / scored,
                         )
                     )
                     print(
@@ -320,20 +366,23 @@ def main() -> None:
                 server.kill()
 
     print()
-    print(f"In-process batched scoring (`Scorer.score`, batch 256): {reference:,.0f} curves/s")
+    print(
+        f"In-process batched scoring (`Scorer.score`, batch 256): {reference:,.0f} curves/s, "
+        f"{reference_cpu_ms:.2f} ms CPU per curve"
+    )
     print(f"Server memory after the runs (RSS): {memory}")
     print()
     print(
         "| scenario | concurrency | requests | p50 ms | p95 ms | p99 ms | requests/s | "
-        "curves/s | vs in-process |"
+        "curves/s | vs in-process | server CPU ms/curve |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         rate = r.curves / r.seconds
         print(
             f"| {r.scenario} | {r.concurrency} | {r.requests} | {r.percentile(50):.1f} | "
             f"{r.percentile(95):.1f} | {r.percentile(99):.1f} | {r.requests / r.seconds:.1f} | "
-            f"{rate:,.0f} | {100 * rate / reference:.0f}% |"
+            f"{rate:,.0f} | {100 * rate / reference:.0f}% | {r.cpu_ms_per_curve:.2f} |"
         )
 
 
