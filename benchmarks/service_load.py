@@ -255,10 +255,11 @@ def _rss_mb(pid: int) -> float:
 def server_memory(pid: int) -> str:
     """RSS of the server process and of its model worker processes (Linux ``/proc``)."""
     try:
-        children = []
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            children += [int(c) for c in (task / "children").read_text().split()]
-        workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        workers = [
+            c
+            for c in server_processes(pid)[1:]
+            if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()
+        ]
         http = _rss_mb(pid)
         each = [_rss_mb(c) for c in workers]
     except OSError:

@@ -108,8 +108,9 @@ SLICED_POOLING_MIN_ELEMENTS = 1 << 17
 """Inputs from this size on are pooled by :func:`avg_pool_1d` (the same bits either way).
 
 Below it the slices' dozen extra tensor operations cost more than they save: each is a trip
-through the dispatcher and, in the service's model workers, a handover of the interpreter
-lock, while torch's pooling kernel takes only tens of microseconds on such inputs.
+through the dispatcher (and, when the service ran its passes on threads, a handover of the
+interpreter lock), while torch's pooling kernel takes only tens of microseconds on such
+inputs.
 """
 
 

@@ -118,15 +118,13 @@ class _Worker:
         A process found dead, before or during the call, is replaced and the call made once
         more (every call is a pure function of its arguments); a second loss is raised.
         """
-        for attempt in range(2):
-            if self.process is None or not self.process.is_alive():
-                self._start()
-            try:
-                return self._exchange(message)
-            except ModelWorkerLost:
-                if attempt == 1:
-                    raise
-        raise AssertionError("unreachable")
+        if self.process is None or not self.process.is_alive():
+            self._start()
+        try:
+            return self._exchange(message)
+        except ModelWorkerLost:
+            self._start()
+            return self._exchange(message)
 
     def _start(self) -> None:
         self._discard()

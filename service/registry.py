@@ -151,16 +151,20 @@ def warm_up(scorer: Scorer, rows: int, fill_rows: bool) -> None:
         raise ModelRejected("the model gives non-finite scores on clean warm-up curves")
 
 
+def warmup_curves_by_length(scorer: Scorer, copies: int) -> dict[int, list[LightCurve]]:
+    """:func:`warmup_curves` grouped by the pass length that scores them."""
+    max_points = scorer.config.max_points
+    by_length: dict[int, list[LightCurve]] = {}
+    for curve in warmup_curves(scorer, copies):
+        by_length.setdefault(length_bucket(len(curve), max_points), []).append(curve)
+    return by_length
+
+
 def row_count_matters(scorer: Scorer, rows: int) -> bool:
     """Whether the model's scores here depend on the rows of a pass of up to ``rows`` rows."""
     if not scorer.row_invariant:
         return True
-    curves = warmup_curves(scorer, copies=rows)
-    max_points = scorer.config.max_points
-    by_length: dict[int, list[LightCurve]] = {}
-    for curve in curves:
-        by_length.setdefault(length_bucket(len(curve), max_points), []).append(curve)
-    return rows_change_scores(scorer, by_length)
+    return rows_change_scores(scorer, warmup_curves_by_length(scorer, copies=rows))
 
 
 Runner = Callable[..., Awaitable[Any]]

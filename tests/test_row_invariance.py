@@ -13,8 +13,8 @@ from lcvade.row_invariance import (
     RowwisePointwiseConv1d,
     with_row_invariant_layers,
 )
-from service.passes import length_bucket, rows_change_scores, score_pass
-from service.registry import row_count_matters, warmup_curves
+from service.passes import rows_change_scores, score_pass
+from service.registry import row_count_matters, warmup_curves_by_length
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +50,8 @@ def test_only_linear_maps_and_pointwise_convolutions_are_replaced():
 
 
 def _curves_by_length(scorer, rows: int, lengths: set[int]) -> dict[int, list]:
-    by_length: dict[int, list] = {}
-    for curve in warmup_curves(scorer, copies=rows):
-        length = length_bucket(len(curve), scorer.config.max_points)
-        if length in lengths:
-            by_length.setdefault(length, []).append(curve)
-    return by_length
+    by_length = warmup_curves_by_length(scorer, copies=rows)
+    return {length: curves for length, curves in by_length.items() if length in lengths}
 
 
 def test_the_default_model_loaded_row_invariant_scores_the_same_at_every_row_count(one_thread):
