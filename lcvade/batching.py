@@ -9,7 +9,8 @@ For every curve (thesis section 9.2 and DESIGN.md "Data flow of one score"):
    and the band proportions are kept;
 4. fold with its period (eq. 9.1) and, if the model anchors phases, move maximum light to
    ``anchor_phase``;
-5. normalise magnitudes and errors by the band's m and s; features f = (m_b, s_b, log10 p).
+5. normalise magnitudes and errors by the band's m and s; features f of the model's feature
+   set (:mod:`lcvade.features`), computed on all points.
 
 Curves are padded to the longest one in the batch and a mask marks the real points.
 """
@@ -23,13 +24,15 @@ import numpy as np
 import torch
 
 from lcvade.config import LCVaDEConfig
+from lcvade.features import band_features
 from lcvade.folding import anchor, band_statistics, fold, max_light_phase
 from lcvade.lightcurve import LightCurve, LightCurveError
 
 
 @dataclass
 class CurveBatch:
-    """A padded batch: ``(N, L)`` point tensors, a mask, and ``(N, F)`` raw features."""
+    """A padded batch: ``(N, L)`` point tensors, a mask, ``(N, F)`` raw features, and the
+    ``(N, B)`` mean m and standard deviation s that normalised each band."""
 
     phase: torch.Tensor
     value: torch.Tensor
@@ -37,6 +40,8 @@ class CurveBatch:
     band: torch.Tensor
     mask: torch.Tensor
     features: torch.Tensor
+    band_mean: torch.Tensor
+    band_std: torch.Tensor
 
     def __len__(self) -> int:
         return int(self.phase.shape[0])
@@ -105,6 +110,8 @@ def collate(
     mask = np.zeros((n, length), dtype=bool)
     means = np.full((n, n_bands), np.nan)
     stds = np.full((n, n_bands), np.nan)
+    firsts = np.full((n, n_bands), np.nan)
+    seconds = np.full((n, n_bands), np.nan)
     for row, curve in enumerate(curves):
         channels = band_channels(curve, config)
         counts = np.bincount(channels, minlength=n_bands)
@@ -120,6 +127,9 @@ def collate(
         per_band_mask = np.arange(counts.max()) < counts[:, None]
         per_band[per_band_mask] = curve.mag[np.argsort(channels, kind="stable")]
         means[row], stds[row] = band_statistics(per_band, per_band_mask, config.scale_floor)
+        firsts[row], seconds[row] = band_features(
+            per_band, per_band_mask, means[row], stds[row], config
+        )
         keep = subsample_indices(len(curve), config.max_points)
         k = keep.size
         time[row, :k] = curve.time[keep]
@@ -139,7 +149,7 @@ def collate(
         reference = max_light_phase(phase, value, error, mask, config.anchor_harmonics)
         phase = anchor(phase, reference, config.anchor_phase)
     phase = np.where(mask, phase, 0.0)
-    features = np.concatenate([means, stds, np.log10(period)[:, None]], axis=1)
+    features = np.concatenate([firsts, seconds, np.log10(period)[:, None]], axis=1)
     return CurveBatch(
         phase=torch.from_numpy(phase.astype(np.float32)),
         value=torch.from_numpy(value.astype(np.float32)),
@@ -147,4 +157,6 @@ def collate(
         band=torch.from_numpy(band),
         mask=torch.from_numpy(mask),
         features=torch.from_numpy(features.astype(np.float32)),
+        band_mean=torch.from_numpy(means),
+        band_std=torch.from_numpy(stds),
     )

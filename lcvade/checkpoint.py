@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from lcvade.atomic_files import file_sha256, write_atomic, write_text_atomic
 from lcvade.calibration import IASCalibration
 from lcvade.config import LCVaDEConfig
+from lcvade.features import feature_names
 from lcvade.manifests import read_versioned_manifest
 from lcvade.model import LCVaDE
 from lcvade.version import __version__
@@ -66,14 +67,13 @@ class Manifest(BaseModel):
     training: dict[str, Any] = {}
     weights_sha256: str
 
-
-def feature_names(config: LCVaDEConfig) -> list[str]:
-    """Names of the features f = (m_b, s_b, log10 p) in model order."""
-    if config.bands is None:
-        return ["mag_mean", "mag_std", "log10_period"]
-    means = [f"mag_mean_{b}" for b in config.bands]
-    stds = [f"mag_std_{b}" for b in config.bands]
-    return [*means, *stds, "log10_period"]
+    @field_validator("config", mode="before")
+    @classmethod
+    def _older_feature_set(cls, value: Any) -> Any:
+        """Manifests written before ``feature_set`` existed describe f = (m, s, log10 p)."""
+        if isinstance(value, dict) and "feature_set" not in value:
+            return {**value, "feature_set": "thesis"}
+        return value
 
 
 def save_model(

@@ -8,7 +8,12 @@ encoder, four down-sampling blocks, and at most 200 points per curve.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The feature sets f a model can read (lcvade.features computes them).
+FeatureSet = Literal["thesis", "shape"]
 
 
 class LCVaDEConfig(BaseModel):
@@ -37,6 +42,12 @@ class LCVaDEConfig(BaseModel):
         "(None: plain eq. 9.1 with t0 = 0)",
     )
     anchor_harmonics: int = Field(default=3, ge=1, description="harmonics of the anchor fit")
+    feature_set: FeatureSet = Field(
+        default="shape",
+        description="the features f: 'shape' = (log10 amplitude_b, skewness_b, log10 p), "
+        "which do not depend on the survey's depth or the star's distance; 'thesis' = "
+        "(m_b, s_b, log10 p) as in section 9.2, whose mean magnitude m describes the survey",
+    )
     ias_with_features: bool = Field(
         default=True,
         description="score the joint code (z, f): add E_q(y|z,f)[log p(f|y)] to the IAS of "
@@ -92,7 +103,7 @@ class LCVaDEConfig(BaseModel):
 
     @property
     def feature_dim(self) -> int:
-        """Dimension of f = (m_b, s_b for every band, log10 p)."""
+        """Dimension of f: two numbers per band and log10 p (either feature set)."""
         return 2 * self.n_bands + 1
 
     @property

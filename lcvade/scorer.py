@@ -231,9 +231,8 @@ class Scorer:
             raise ValueError("phases must be a non-empty list of finite numbers")
         periods, sources, _ = self.resolve_periods([curve])
         batch = collate([curve], periods, self.config)
-        n_bands = self.config.n_bands
-        means = batch.features[0, :n_bands].double().numpy()
-        stds = batch.features[0, n_bands : 2 * n_bands].double().numpy()
+        means = batch.band_mean[0].double().numpy()
+        stds = batch.band_std[0].double().numpy()
         mean, std, decoded = self.model.reconstruct(
             batch.to(self.device), torch.as_tensor(grid, dtype=torch.float32)
         )

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -70,13 +71,13 @@ def pad_batch(batch: CurveBatch, length: int) -> CurveBatch:
     if extra <= 0:
         return batch
     pad = (0, extra)
-    return CurveBatch(
+    return replace(
+        batch,
         phase=F.pad(batch.phase, pad, value=0.0),
         value=F.pad(batch.value, pad, value=0.0),
         error=F.pad(batch.error, pad, value=1.0),
         band=F.pad(batch.band, pad, value=0),
         mask=F.pad(batch.mask, pad, value=False),
-        features=batch.features,
     )
 
 

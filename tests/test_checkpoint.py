@@ -49,7 +49,7 @@ def test_manifest_contents(saved, tiny_model):
     assert manifest.name == "tiny" and manifest.version == "3"
     assert manifest.class_names == ["RRab", "RRc", "EW"]
     assert manifest.config == tiny_model.config
-    assert manifest.feature_names == ["mag_mean", "mag_std", "log10_period"]
+    assert manifest.feature_names == ["log10_amplitude", "skew", "log10_period"]
     np.testing.assert_allclose(manifest.feature_mean, tiny_model.feature_mean.numpy())
     assert manifest.calibration_size == 101
     assert manifest.training == {"seed": 7}

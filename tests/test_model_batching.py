@@ -67,7 +67,7 @@ def test_subsampling_is_deterministic_even_and_order_free(rng):
 
 
 def test_folding_and_normalisation(rng):
-    cfg = LCVaDEConfig(n_classes=2, channels=4, anchor_phase=None)
+    cfg = LCVaDEConfig(n_classes=2, channels=4, anchor_phase=None, feature_set="thesis")
     curve = periodic_curve(rng, 50, 3.0)
     batch = collate([curve], [3.0], cfg)
     np.testing.assert_allclose(
@@ -77,6 +77,8 @@ def test_folding_and_normalisation(rng):
     np.testing.assert_allclose(batch.value[0].numpy(), (curve.mag - m) / s, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(batch.error[0].numpy(), curve.mag_err / s, rtol=1e-5)
     np.testing.assert_allclose(batch.features[0].numpy(), [m, s, np.log10(3.0)], rtol=1e-6)
+    np.testing.assert_allclose(batch.band_mean[0].numpy(), [m], rtol=1e-12)
+    np.testing.assert_allclose(batch.band_std[0].numpy(), [s], rtol=1e-12)
 
 
 def test_anchor_puts_maximum_light_at_anchor_phase(rng):

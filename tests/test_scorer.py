@@ -77,7 +77,7 @@ def test_reconstruction_is_in_magnitudes_and_matches_the_model(scorer, rng):
         mean, _ = scorer.model.encode(batch)
         decoded = scorer.model.decode(mean)
         pred, _ = scorer.model.predict(decoded, batch.phase, batch.band)
-    m, s = batch.features[0, 0].item(), batch.features[0, 1].item()
+    m, s = batch.band_mean[0, 0].item(), batch.band_std[0, 0].item()
     rec_at_obs = scorer.reconstruct(curve, phases=batch.phase[0].numpy().astype(float))
     np.testing.assert_allclose(rec_at_obs.mean[0], pred[0].numpy() * s + m, rtol=1e-5)
     with pytest.raises(ValueError, match="phases"):
