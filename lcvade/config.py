@@ -48,6 +48,23 @@ class LCVaDEConfig(BaseModel):
         "which do not depend on the survey's depth or the star's distance; 'thesis' = "
         "(m_b, s_b, log10 p) as in section 9.2, whose mean magnitude m describes the survey",
     )
+    encoder_spectral_norm: bool = Field(
+        default=True,
+        description="spectral normalisation in the encoder's blocks and heads, as in the "
+        "thesis (every layer 1-Lipschitz); False: plain layers with PyTorch's initialisation",
+    )
+    supervision: Literal["thesis", "labelled_bound"] = Field(
+        default="thesis",
+        description="how labels enter training: 'thesis' = -ELBO (classes weighted by "
+        "q(y|z,f)) + label cross-entropy (eq. 9.8); 'labelled_bound' = the bound with the "
+        "label observed (each code pulled to its class's p(z|y)) + label cross-entropy",
+    )
+    latent_label_weight: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="weight of the label cross-entropy of the latent part's own classifier "
+        "q(y|z) in the loss (0: eq. 9.8 as printed)",
+    )
     ias_with_features: bool = Field(
         default=True,
         description="score the joint code (z, f): add E_q(y|z,f)[log p(f|y)] to the IAS of "

@@ -32,13 +32,21 @@ class Encoder(nn.Module):
         in_channels = self.interpolation.out_channels
         for i in range(config.n_down_blocks):
             blocks.append(
-                ResBlockDown(1, in_channels, width, first=i == 0, pool_kernel=config.pool_kernel)
+                ResBlockDown(
+                    1,
+                    in_channels,
+                    width,
+                    first=i == 0,
+                    pool_kernel=config.pool_kernel,
+                    spectral=config.encoder_spectral_norm,
+                )
             )
             in_channels = width
         self.blocks = nn.Sequential(*blocks)
         flat = width * (config.n_reference // 2**config.n_down_blocks)
-        self.mean = sn_linear(flat, config.latent_dim)
-        self.logvar = sn_linear(flat, config.latent_dim)
+        head = sn_linear if config.encoder_spectral_norm else nn.Linear
+        self.mean = head(flat, config.latent_dim)
+        self.logvar = head(flat, config.latent_dim)
 
     def forward(self, batch: CurveBatch) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.interpolation(batch.phase, batch.value, batch.error, batch.band, batch.mask)

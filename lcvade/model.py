@@ -175,6 +175,9 @@ class LCVaDE(nn.Module):
             log_py=self.prior.log_py,
             entropy_z=gaussian_entropy(logvar),
             labels=labels,
+            labelled_bound=self.config.supervision == "labelled_bound",
+            log_q_y_latent=self.prior.log_posterior(z, None) if labels is not None else None,
+            latent_label_weight=self.config.latent_label_weight,
         )
 
     def score(self, batch: CurveBatch) -> Scores:

@@ -73,7 +73,13 @@ class MixturePrior(nn.Module):
             mean.unsqueeze(1), logvar.exp().unsqueeze(1), self.z_mean, self.z_var()
         ).sum(-1)
 
-    def log_posterior(self, z: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-        """log q(y|z,f), normalised with log-sum-exp: (N, K)."""
-        joint = self.log_pz(z) + self.log_pf(f) + self.log_py
+    def log_posterior(self, z: torch.Tensor, f: torch.Tensor | None) -> torch.Tensor:
+        """log q(y|z,f), normalised with log-sum-exp: (N, K).
+
+        With ``f=None`` it is the posterior of the latent part alone,
+        q(y=k|z) = p(y=k) p(z|y=k) / sum_k' p(y=k') p(z|y=k').
+        """
+        joint = self.log_pz(z) + self.log_py
+        if f is not None:
+            joint = joint + self.log_pf(f)
         return joint - torch.logsumexp(joint, dim=-1, keepdim=True)

@@ -28,11 +28,16 @@ def _init_normal(module: nn.Module) -> nn.Module:
     return module
 
 
-def sn_conv(dims: int, in_channels: int, out_channels: int, kernel_size: int) -> nn.Module:
-    """A spectrally normalised convolution; 3-wide kernels pad by one, 1-wide do not."""
+def sn_conv(
+    dims: int, in_channels: int, out_channels: int, kernel_size: int, spectral: bool = True
+) -> nn.Module:
+    """A spectrally normalised convolution; 3-wide kernels pad by one, 1-wide do not.
+
+    ``spectral=False`` gives the plain convolution with PyTorch's default initialisation.
+    """
     conv_cls = {1: nn.Conv1d, 2: nn.Conv2d}[dims]
     conv = conv_cls(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
-    return spectral_norm(_init_normal(conv))
+    return spectral_norm(_init_normal(conv)) if spectral else conv
 
 
 def sn_linear(in_features: int, out_features: int) -> nn.Module:
@@ -190,16 +195,19 @@ class ResBlockDown(nn.Module):
         first: bool = False,
         downsample: bool = True,
         pool_kernel: int = 2,
+        spectral: bool = True,
     ) -> None:
         super().__init__()
         self.dims = dims
         self.first = first
         self.downsample = downsample
         self.pool_kernel = pool_kernel
-        self.conv1 = sn_conv(dims, in_channels, out_channels, 3)
-        self.conv2 = sn_conv(dims, out_channels, out_channels, 3)
+        self.conv1 = sn_conv(dims, in_channels, out_channels, 3, spectral)
+        self.conv2 = sn_conv(dims, out_channels, out_channels, 3, spectral)
         needs_skip_conv = downsample or in_channels != out_channels
-        self.skip = sn_conv(dims, in_channels, out_channels, 1) if needs_skip_conv else None
+        self.skip = (
+            sn_conv(dims, in_channels, out_channels, 1, spectral) if needs_skip_conv else None
+        )
 
     def _pool(self, x: torch.Tensor) -> torch.Tensor:
         return avg_pool(x, self.dims, self.pool_kernel) if self.downsample else x

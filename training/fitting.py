@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lcvade.model import LCVaDE
+from training.augment import Augmentation
 from training.resume import CheckpointStore, LoopState
 from training.trainer import TrainingSet, epoch_plan, train_step
 
@@ -53,8 +54,13 @@ def fit(
     stop: Callable[[], bool] | None = None,
     progress: bool = False,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    augmentation: Augmentation | None = None,
 ) -> FitOutcome:
-    """Train ``model`` up to ``epochs`` epochs, from ``state`` (a resumed run) or the start."""
+    """Train ``model`` up to ``epochs`` epochs, from ``state`` (a resumed run) or the start.
+
+    With ``augmentation`` every batch is a redraw of its curves seeded by (seed, epoch,
+    batch), so a resumed run replays the same redraws.
+    """
     state = state or LoopState(seed=seed)
     labels = data.labels.numpy()
     n_batches = len(epoch_plan(labels, model.config.n_classes, batch_size, seed, 0)[0])
@@ -78,7 +84,16 @@ def fit(
                 noise.set_state(state.noise_state)
             totals = dict(state.partial_totals) if state.batch > 0 else {}
             for b in range(state.batch, len(batches)):
-                summary = train_step(model, data, optimizer, batches[b], noise, device)
+                summary = train_step(
+                    model,
+                    data,
+                    optimizer,
+                    batches[b],
+                    noise,
+                    device,
+                    augmentation,
+                    (seed, state.epoch, b),
+                )
                 for key, value in summary.items():
                     totals[key] = totals.get(key, 0.0) + value
                 bar.update(1)

@@ -17,23 +17,52 @@ import torch
 from tqdm.auto import tqdm
 
 from lcvade.batching import CurveBatch, collate
+from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve
 from lcvade.model import LCVaDE
+from training.augment import Augmentation, augment_curves
 
 
 @dataclass
 class TrainingSet:
-    """Training curves, preprocessed once into one padded batch, with integer labels."""
+    """Training curves, preprocessed once into one padded batch, with integer labels.
+
+    The curves and periods are kept too, for batches of augmented redraws
+    (:mod:`training.augment`).
+    """
 
     batch: CurveBatch
     labels: torch.Tensor
+    curves: Sequence[LightCurve] = ()
+    periods: np.ndarray | None = None
 
     @classmethod
     def build(
         cls, model: LCVaDE, curves: Sequence[LightCurve], periods: Sequence[float], labels
     ) -> TrainingSet:
         batch = collate(curves, periods, model.config)
-        return cls(batch=batch, labels=torch.as_tensor(np.asarray(labels), dtype=torch.long))
+        return cls(
+            batch=batch,
+            labels=torch.as_tensor(np.asarray(labels), dtype=torch.long),
+            curves=list(curves),
+            periods=np.asarray(periods, dtype=np.float64),
+        )
+
+    def batch_of(
+        self,
+        index: np.ndarray,
+        config: LCVaDEConfig,
+        augmentation: Augmentation | None = None,
+        seed: Sequence[int] = (),
+    ) -> CurveBatch:
+        """The curves ``index``: as preprocessed, or redrawn by ``augmentation`` from ``seed``."""
+        if augmentation is None:
+            return self.batch.select(torch.from_numpy(np.asarray(index)))
+        if self.periods is None or not self.curves:
+            raise ValueError("augmentation needs the training curves (TrainingSet.build)")
+        chosen = [self.curves[i] for i in index]
+        redrawn = augment_curves(chosen, seed, augmentation, config.min_points)
+        return collate(redrawn, self.periods[index], config)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -110,10 +139,15 @@ def train_step(
     index: np.ndarray,
     noise: torch.Generator,
     device: torch.device | str = "cpu",
+    augmentation: Augmentation | None = None,
+    augment_seed: Sequence[int] = (),
 ) -> dict[str, float]:
-    """One Adam step on the loss of eq. 9.8 over the curves ``index``; the batch means."""
+    """One Adam step on the loss of eq. 9.8 over the curves ``index``; the batch means.
+
+    With ``augmentation`` the curves are redrawn from ``augment_seed`` first.
+    """
     idx = torch.from_numpy(np.asarray(index))
-    batch = data.batch.select(idx).to(device)
+    batch = data.batch_of(index, model.config, augmentation, augment_seed).to(device)
     target = data.labels[idx].to(device)
     terms = model.loss(batch, target, sample=True, generator=noise)
     loss = terms.total.mean()

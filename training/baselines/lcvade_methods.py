@@ -47,6 +47,7 @@ def train_model(
         epochs=settings.epochs,
         batch_size=settings.batch_size,
         seed=settings.seed,
+        augmentation=settings.augmentation,
     )
     return model.eval(), data
 

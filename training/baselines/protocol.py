@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from lcvade.config import LCVaDEConfig
+from training.augment import Augmentation
 from training.data import LabelledCurves
 from training.split import OutlierSplit
 
@@ -60,6 +61,7 @@ class MethodSettings:
     feature_prior_learning_rate: float = 1e-2
     seed: int = 0
     model: dict[str, Any] = field(default_factory=dict)
+    augmentation: Augmentation | None = None
 
     def lcvade_config(self, n_classes: int, bands: list[str] | None) -> LCVaDEConfig:
         options = dict(self.model)
