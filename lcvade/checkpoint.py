@@ -41,6 +41,12 @@ FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 WEIGHTS_FILE = "model.safetensors"
 CALIBRATION_KEY = "calibration.ias"
+# Options added after the first format version, at the values every older model was built with.
+THESIS_OPTIONS = {
+    "feature_set": "thesis",
+    "encoder_spectral_norm": True,
+    "latent_label_weight": 0.0,
+}
 
 
 class CheckpointError(Exception):
@@ -69,10 +75,10 @@ class Manifest(BaseModel):
 
     @field_validator("config", mode="before")
     @classmethod
-    def _older_feature_set(cls, value: Any) -> Any:
-        """Manifests written before ``feature_set`` existed describe f = (m, s, log10 p)."""
-        if isinstance(value, dict) and "feature_set" not in value:
-            return {**value, "feature_set": "thesis"}
+    def _older_options(cls, value: Any) -> Any:
+        """Manifests written before an option existed describe the model as the thesis has it."""
+        if isinstance(value, dict):
+            return {**THESIS_OPTIONS, **value}
         return value
 
 

@@ -4,6 +4,14 @@ Defaults are the thesis' (section 9.5.2, Tables 9.1-9.2): C = 72 (blocks of widt
 J = 10 + 2 (z_rep + z_kernel), bottom width BW = 3 and three up-sampling blocks, giving
 I = 3 * 2^3 = 24 induction points per band, 64 reference points in the interpolation-prediction
 encoder, four down-sampling blocks, and at most 200 points per curve.
+
+Three defaults depart from the thesis, each measured on real light curves
+(``benchmarks/quality_ablation.py``, docs/quality.md): the encoder has no spectral
+normalisation (with it, every layer is 1-Lipschitz and the codes of all curves stay within a
+few hundredths of each other, so the learned representation cannot separate anything), the
+loss adds the label cross-entropy of the latent classifier q(y|z) (``latent_label_weight``),
+and the features f do not include the apparent magnitude (``feature_set='shape'``).  Models
+saved before these options existed load with the thesis' values.
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ class LCVaDEConfig(BaseModel):
         "(m_b, s_b, log10 p) as in section 9.2, whose mean magnitude m describes the survey",
     )
     encoder_spectral_norm: bool = Field(
-        default=True,
+        default=False,
         description="spectral normalisation in the encoder's blocks and heads, as in the "
         "thesis (every layer 1-Lipschitz); False: plain layers with PyTorch's initialisation",
     )
@@ -60,7 +68,7 @@ class LCVaDEConfig(BaseModel):
         "label observed (each code pulled to its class's p(z|y)) + label cross-entropy",
     )
     latent_label_weight: float = Field(
-        default=0.0,
+        default=1.0,
         ge=0.0,
         description="weight of the label cross-entropy of the latent part's own classifier "
         "q(y|z) in the loss (0: eq. 9.8 as printed)",

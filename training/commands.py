@@ -51,6 +51,14 @@ def train_command(
     period_cache: Path | None = typer.Option(
         None, "--period-cache", help="Parquet cache of searched periods"
     ),
+    augment: bool | None = typer.Option(
+        None,
+        "--augment/--no-augment",
+        help="train on redraws: random subsets of points, noise at the errors [augment]",
+    ),
+    augment_min_fraction: float | None = typer.Option(
+        None, "--augment-min-fraction", help="smallest fraction of points redrawn [0.5]"
+    ),
     channels: int | None = typer.Option(None, "--channels", help="C; blocks are 4C wide [72]"),
     z_rep: int | None = typer.Option(None, "--z-rep", help="dimensions of z_rep [10]"),
     z_kernel: int | None = typer.Option(None, "--z-kernel", help="dimensions of z_kernel [2]"),
@@ -90,6 +98,8 @@ def train_command(
         "description": description,
         "weights_dtype": weights_dtype,
         "min_points": min_points,
+        "augment": augment,
+        "augment_min_fraction": augment_min_fraction,
         "period_cache": period_cache,
         "resume": resume or None,
         "progress": False if no_progress else None,

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lcvade.config import LCVaDEConfig
+from training.augment import Augmentation
 
 # Options that change how a run is executed but not what it computes.
 RUNTIME_OPTIONS = frozenset(
@@ -88,6 +89,14 @@ class TrainConfig(BaseModel):
         "rounding, so scores match the stored model)",
     )
     min_points: int = Field(default=10, ge=3, description="points required per band")
+    augment: bool = Field(
+        default=True,
+        description="train on redraws of the curves: a random subset of each band's points "
+        "and noise at the stated errors (training.augment)",
+    )
+    augment_min_fraction: float = Field(
+        default=0.5, gt=0.0, le=1.0, description="smallest fraction of a band's points redrawn"
+    )
     period_cache: Path | None = Field(
         default=None,
         description="Parquet cache of searched periods (default: OUT/period_cache.parquet)",
@@ -111,6 +120,10 @@ class TrainConfig(BaseModel):
         options = {"min_points": self.min_points, **self.model}
         options.setdefault("bands", bands)
         return LCVaDEConfig(n_classes=n_classes, **options)
+
+    def augmentation(self) -> Augmentation | None:
+        """The augmentation of this run, or None."""
+        return Augmentation(min_fraction=self.augment_min_fraction) if self.augment else None
 
     def cache_path(self) -> Path:
         return self.period_cache or self.out / "period_cache.parquet"

@@ -170,6 +170,7 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
             store=store,
             stop=stop,
             progress=config.progress,
+            augmentation=config.augmentation(),
         )
     if not outcome.completed:
         where = f"epoch {outcome.state.epoch + 1}, batch {outcome.state.batch}"
