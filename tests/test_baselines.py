@@ -3,13 +3,10 @@ IForest and the per-class feature mixtures."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from benchmark_modules import load_benchmark
 from labelled_curves import labelled_tables
 from scipy.stats import multivariate_normal
 
@@ -39,17 +36,6 @@ TINY = {"channels": 4, "n_reference": 16, "max_points": 60}
 
 
 pytestmark = pytest.mark.usefixtures("single_torch_thread")
-
-
-def outlier_table():
-    """The benchmark script ``benchmarks/outlier_table.py`` as a module."""
-    if "outlier_table" not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "benchmarks" / "outlier_table.py"
-        spec = importlib.util.spec_from_file_location("outlier_table", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["outlier_table"] = module  # its dataclasses look their module up
-        spec.loader.exec_module(module)
-    return sys.modules["outlier_table"]
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +170,7 @@ def test_feature_forest_finds_the_eclipsing_outliers(task):
 
 
 def test_every_method_runs_on_the_same_split(task):
-    table = outlier_table()
+    table = load_benchmark("outlier_table")
     settings = MethodSettings(epochs=1, batch_size=8, model=TINY)
     rows = table.run_split(task, settings, [*table.METHODS, *table.EXTRA_METHODS])
     assert [r["method"] for r in rows] == [
