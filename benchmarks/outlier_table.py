@@ -34,6 +34,7 @@ import json
 import shlex
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,9 @@ class Preset:
     classes: tuple[str, ...]
     period_column: str | None  # object-table column used as the period; None = search it
     description: str
+    # object-table column naming the star: keep one object per value (the same star under two
+    # survey ids would otherwise land in training and test)
+    one_per: str | None = None
     # the thesis' LC-VaDE AUROC and AUPR (%) per outlier class: (mean, std) each
     thesis: dict[str, tuple[tuple[float, float], tuple[float, float]]] = field(default_factory=dict)
     thesis_source: str = ""
@@ -100,7 +104,9 @@ PRESETS = {
         classes=("EA", "EW", "RRab", "RRc", "RS_CVn", "LPV", "HADS"),
         period_column=None,
         description="seven physically distinct Catalina (CRTS) classes of Drake et al. 2014, "
-        "periods searched by the harness (cached in WORKDIR/period_cache.parquet)",
+        "periods searched by the harness (cached in WORKDIR/period_cache.parquet), one "
+        "object per star (pos_group)",
+        one_per="pos_group",
     ),
 }
 
@@ -118,6 +124,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         default=None,
         help=f"folder of the preset's tables [{DEFAULT_DATA_DIR}, relative to the repository]",
+    )
+    parser.add_argument(
+        "--one-per",
+        default=None,
+        help="object-table column naming the star: keep one object per value, the one with "
+        "the most points (default: the preset's); the others are reported as rejected",
     )
     parser.add_argument(
         "--period-column",
@@ -181,21 +193,38 @@ def apply_preset(args: argparse.Namespace) -> argparse.Namespace:
         args.classes = ",".join(preset.classes)
     if args.period_column is None:
         args.period_column = preset.period_column
+    if args.one_per is None:
+        args.one_per = preset.one_per
     return args
 
 
-def objects_with_period(objects: Path, column: str, workdir: Path) -> Path:
-    """A copy of the object table whose ``period`` is ``column`` (written in ``workdir``)."""
+def derived_objects(
+    objects: Path, period_column: str | None, one_per: str | None, workdir: Path
+) -> Path:
+    """A copy of the object table (in ``workdir``) whose ``period`` is ``period_column`` and
+    that keeps one object per value of ``one_per`` (the one with the most points)."""
     from lcvade.tables import read_table
 
     table = read_table(objects)
-    if column not in table.columns:
-        raise SystemExit(
-            f"--period-column {column!r} is not a column of {objects}; its columns are "
-            f"{list(table.columns)}"
-        )
-    path = workdir / f"{objects.stem}.period-{column}.parquet"
-    table[["object_id", "label"]].assign(period=table[column]).to_parquet(path, index=False)
+    for flag, column in (("--period-column", period_column), ("--one-per", one_per)):
+        if column is not None and column not in table.columns:
+            raise SystemExit(
+                f"{flag} {column!r} is not a column of {objects}; its columns are "
+                f"{list(table.columns)}"
+            )
+    columns = ["object_id", "label", "period"]
+    if period_column is not None:
+        table = table.assign(period=table[period_column])
+    if one_per is not None:
+        if "n_points" in table.columns:
+            table = table.sort_values(["n_points", "object_id"], ascending=[False, True])
+        else:
+            table = table.sort_values("object_id")
+        table = table.drop_duplicates(one_per)
+    parts = [f"period-{period_column}"] * (period_column is not None)
+    parts += [f"one-per-{one_per}"] * (one_per is not None)
+    path = workdir / f"{objects.stem}.{'.'.join(parts)}.parquet"
+    table[[c for c in columns if c in table.columns]].to_parquet(path, index=False)
     return path
 
 
@@ -220,8 +249,9 @@ def load_data(args: argparse.Namespace):
         if args.objects is None:
             raise SystemExit("--objects is required with --data")
         data, table = args.data, args.objects
-        if args.period_column not in (None, "period"):
-            table = objects_with_period(table, args.period_column, args.workdir)
+        period_column = None if args.period_column == "period" else args.period_column
+        if period_column is not None or args.one_per is not None:
+            table = derived_objects(table, period_column, args.one_per, args.workdir)
     classes = None if args.classes is None else args.classes.split(",")
     return load_labelled(
         data,
@@ -404,6 +434,8 @@ def main(argv: list[str] | None = None) -> None:
     data = load_data(args)
     counts = data.class_counts()
     print(f"{len(data)} curves, classes {counts}; {len(data.rejections)} rejected")
+    for reason, n in Counter(r.reason for r in data.rejections).most_common():
+        print(f"  {n:5d} rejected: {reason}")
     outliers = sorted(counts) if args.outliers is None else args.outliers.split(",")
     finished = {(r["outlier_class"], r["seed"], r["method"]) for r in done}
     model = {"channels": args.channels, "max_points": args.max_points}

@@ -47,7 +47,7 @@ def test_crts7_searches_its_periods(tmp_path):
     for kind in ("lightcurves", "objects"):
         (tmp_path / f"crts_train_{kind}.parquet").touch()
     args = table.parse_args(["--preset", "crts7", "--data-dir", str(tmp_path)])
-    assert args.period_column is None
+    assert args.period_column is None and args.one_per == "pos_group"
     assert args.classes.split(",") == ["EA", "EW", "RRab", "RRc", "RS_CVn", "LPV", "HADS"]
 
 
@@ -80,3 +80,25 @@ def test_asas5_table_uses_period_ls_and_prints_the_thesis_beside_ours(data_dir, 
     for row in runs:
         if row["outlier_class"] == "Mira":
             assert row["auroc"] > 0.9
+
+
+def test_one_object_per_star_keeps_the_longest_curve(tmp_path):
+    table = load_benchmark("outlier_table")
+    objects = pd.DataFrame(
+        {
+            "object_id": ["a", "b", "c", "d"],
+            "label": ["EA", "EA", "EW", "RRab"],
+            "period_ls_fats": [0.5, 0.6, 0.3, 0.55],
+            "pos_group": [1, 1, 2, 3],
+            "n_points": [100, 250, 80, 90],
+        }
+    )
+    objects.to_parquet(tmp_path / "objects.parquet")
+    path = table.derived_objects(
+        tmp_path / "objects.parquet", "period_ls_fats", "pos_group", tmp_path
+    )
+    kept = pd.read_parquet(path).sort_values("object_id")
+    assert kept["object_id"].tolist() == ["b", "c", "d"]
+    assert kept["period"].tolist() == [0.6, 0.3, 0.55]
+    with pytest.raises(SystemExit, match="--one-per 'star' is not a column"):
+        table.derived_objects(tmp_path / "objects.parquet", None, "star", tmp_path)
