@@ -99,14 +99,17 @@ def supernova_curves(folder: Path, min_points: int):
     photometry, objects = read_set(folder, SNIA)
     known = photometry["band"].isin(list(ZTF_BANDS))
     other = Counter(photometry.loc[~known, "band"].astype(str))
-    photometry = photometry.loc[known].assign(band=photometry["band"].map(ZTF_BANDS))
-    ids = objects[["object_id", "label"]]
-    items = list(iter_curves(photometry, ids, min_points=min_points))
+    elsewhere = set(photometry.loc[~known, "object_id"]) - set(photometry.loc[known, "object_id"])
+    photometry = photometry.loc[known]
+    photometry = photometry.assign(band=photometry["band"].map(ZTF_BANDS).to_numpy())
+    items = list(iter_curves(photometry, objects[["object_id", "label"]], min_points=min_points))
     curves = [c for c in items if isinstance(c, LightCurve)]
-    rejections = [r for r in items if isinstance(r, Rejection)]
-    seen = {str(c.id) for c in curves} | {r.object_id for r in rejections}
-    rejections += [
-        Rejection(str(i), "no g or r photometry") for i in objects["object_id"] if i not in seen
+    rejections = [
+        Rejection(r.object_id, "no g or r points, only other bands")
+        if r.object_id in elsewhere
+        else r
+        for r in items
+        if isinstance(r, Rejection)
     ]
     return curves, rejections, len(objects), other
 
