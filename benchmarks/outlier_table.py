@@ -434,8 +434,8 @@ def main(argv: list[str] | None = None) -> None:
     data = load_data(args)
     counts = data.class_counts()
     print(f"{len(data)} curves, classes {counts}; {len(data.rejections)} rejected")
-    for reason, n in Counter(r.reason for r in data.rejections).most_common():
-        print(f"  {n:5d} rejected: {reason}")
+    for reason, n in Counter(r.reason for r in data.rejections).most_common(5):
+        print(f"  {n:5d} rejected: {reason}")  # the five commonest reasons
     outliers = sorted(counts) if args.outliers is None else args.outliers.split(",")
     finished = {(r["outlier_class"], r["seed"], r["method"]) for r in done}
     model = {"channels": args.channels, "max_points": args.max_points}
