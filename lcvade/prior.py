@@ -83,3 +83,13 @@ class MixturePrior(nn.Module):
         if f is not None:
             joint = joint + self.log_pf(f)
         return joint - torch.logsumexp(joint, dim=-1, keepdim=True)
+
+    @torch.no_grad()
+    def start_at_standard_normal(self) -> None:
+        """Set every p(z|y=k) to N(0, I): mean 0 and variance exp(log v) + floor = 1.
+
+        The start of a unimodal prior (the VAE of the thesis' Table 9.4 baseline), instead of
+        the spread-out random means a mixture starts from.
+        """
+        self.z_mean.zero_()
+        self.z_logvar.fill_(math.log(1.0 - self.var_floor))

@@ -1,13 +1,12 @@
-"""The baselines of the outlier benchmark: DAGMM, LC-VaDE K = 1, combined score, IForest."""
+"""The baselines of the outlier benchmark: DAGMM, the VAE baseline (S), combined score,
+IForest and the per-class feature mixtures."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from benchmark_modules import load_benchmark
 from labelled_curves import labelled_tables
 from scipy.stats import multivariate_normal
 
@@ -15,14 +14,19 @@ from lcvade.batching import collate
 from lcvade.gaussians import gaussian_entropy
 from lcvade.tables import iter_curves
 from training.baselines.dagmm import COVARIANCE_JITTER, mixture_parameters, sample_energy
+from training.baselines.feature_density import (
+    VARIANCE_FLOOR,
+    feature_density,
+    fit_class_densities,
+)
 from training.baselines.feature_forest import feature_forest
 from training.baselines.lcvade_methods import (
     combined_anomaly_score,
-    prior_log_likelihood,
     score_parts,
     train_model,
 )
 from training.baselines.protocol import MethodSettings, OutlierTask
+from training.baselines.unimodal import SupervisedUnimodal, prior_log_likelihood
 from training.data import LabelledCurves
 from training.inference import evaluate_model
 from training.metrics import auroc
@@ -80,18 +84,64 @@ def test_combined_score_weighting():
     assert np.allclose(score, [0.0, 0.0, 2.0])
 
 
+def test_unimodal_baseline_starts_at_the_standard_normal_prior(task):
+    config = MethodSettings(model=TINY).lcvade_config(len(task.class_names), task.bands)
+    model = SupervisedUnimodal(config)
+    assert model.prior.n_classes == 1
+    assert torch.equal(model.prior.z_mean, torch.zeros(1, config.latent_dim))
+    np.testing.assert_allclose(model.prior.z_var().detach().numpy(), 1.0, rtol=1e-6)
+    assert model.classifier.out_features == len(task.class_names)
+
+
+def untrained_unimodal(task):
+    """A fresh VAE baseline (S) in training mode, 12 training curves and their labels."""
+    config = MethodSettings(model=TINY).lcvade_config(len(task.class_names), task.bands)
+    torch.manual_seed(0)
+    model = SupervisedUnimodal(config).train()
+    data = collate(task.train.curves[:12], task.train.periods[:12], config)
+    return model, data, torch.as_tensor(task.train_label_index()[:12])
+
+
+def test_unimodal_baseline_label_term_is_the_latent_classifier_cross_entropy(task):
+    model, data, labels = untrained_unimodal(task)
+    terms = model.loss(data, labels, generator=torch.Generator().manual_seed(1))
+    assert torch.all(terms.label_cross_entropy > 0)
+    # the label term is -log softmax(W mu + b)[y] at the mean code of the same pass
+    model.eval()
+    with torch.no_grad():
+        eval_terms = model.loss(data, labels, sample=False)
+        mean, _ = model.encode(data)
+        log_q = torch.log_softmax(model.classifier(mean), dim=-1)
+    expected = -log_q.gather(1, labels[:, None]).squeeze(1)
+    torch.testing.assert_close(eval_terms.label_cross_entropy, expected)
+
+
+def test_unimodal_baseline_supervision_reaches_the_encoder(task):
+    model, data, labels = untrained_unimodal(task)
+    terms = model.loss(data, labels, generator=torch.Generator().manual_seed(1))
+    terms.label_cross_entropy.mean().backward()  # the label term alone
+    assert model.classifier.weight.grad.abs().sum() > 0
+    assert any(
+        p.grad is not None and p.grad.abs().sum() > 0 for p in model.encoder.mean.parameters()
+    )
+    assert all(p.grad is None for p in model.decoder.parameters())  # nor through the decoder
+
+
 def test_unimodal_score_is_the_prior_likelihood_of_the_code(task):
     settings = MethodSettings(epochs=1, batch_size=8, model=TINY)
-    config = settings.lcvade_config(1, task.bands)
-    model, _ = train_model(task.train, np.zeros(len(task.train), np.int64), config, settings)
+    config = settings.lcvade_config(len(task.class_names), task.bands)
+    model, _ = train_model(
+        task.train, task.train_label_index(), config, settings, model_class=SupervisedUnimodal
+    )
     batch = collate(task.test.curves, task.test.periods, config)
     with torch.no_grad():
-        _, logvar = model.encode(batch)
-        ias = model.score(batch).ias
-        log_pf = model.prior.log_pf(model.standardize(batch.features))[:, 0]
-    # with one component q(y|z,f) = 1, so IAS_f = E_q[log p(z)] + log p(f) + h_q(z|x)
-    expected = (ias - gaussian_entropy(logvar) - log_pf).double().numpy()
-    assert np.allclose(prior_log_likelihood(model, batch), expected, atol=1e-4)
+        mean, logvar = model.encode(batch)
+    # E_q[log N(z; m, v)] = sum_j -1/2 log(2 pi v_j) - (s_j^2 + (mu_j - m_j)^2) / (2 v_j)
+    m, v = model.prior.z_mean[0].detach(), model.prior.z_var()[0].detach()
+    expected = (-0.5 * torch.log(2 * np.pi * v) - (logvar.exp() + (mean - m) ** 2) / (2 * v)).sum(1)
+    np.testing.assert_allclose(
+        prior_log_likelihood(model, batch), expected.double().numpy(), rtol=1e-5
+    )
 
 
 def test_score_parts_add_up_to_the_ias(task):
@@ -118,16 +168,54 @@ def test_feature_forest_finds_the_eclipsing_outliers(task):
 
 
 def test_every_method_runs_on_the_same_split(task):
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "outlier_table.py"
-    spec = importlib.util.spec_from_file_location("outlier_table", path)
-    table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(table)
+    table = load_benchmark("outlier_table")
     settings = MethodSettings(epochs=1, batch_size=8, model=TINY)
     rows = table.run_split(task, settings, [*table.METHODS, *table.EXTRA_METHODS])
     assert [r["method"] for r in rows] == [
-        "lcvade", "combined", "lcvade_k1", "dagmm", "dagmm_f", "iforest"
+        "lcvade", "combined", "lcvade_k1", "dagmm", "dagmm_f", "iforest", "gmm_features"
     ]  # fmt: skip
     for row in rows:
         assert 0.0 <= row["auroc"] <= 1.0 and 0.0 <= row["aupr"] <= 1.0
         assert row["fit_s"] > 0 and row["score_s"] >= 0
-    assert rows[0]["accuracy"] is not None and "accuracy" not in rows[2]
+    classifying = {r["method"] for r in rows if "accuracy" in r}
+    assert classifying == {"lcvade", "combined", "lcvade_k1", "gmm_features"}
+
+
+def test_feature_density_matches_a_hand_computation():
+    rng = np.random.default_rng(3)
+    a = rng.normal([0.0, 5.0], [1.0, 0.5], size=(30, 2))
+    b = rng.normal([4.0, -1.0], [0.5, 2.0], size=(25, 2))
+    x, y = np.vstack([a, b]), np.repeat([0, 1], [30, 25])
+    densities = fit_class_densities(x, y, 2, seed=0)
+    assert densities.n_components == [1, 1]  # one Gaussian per class: BIC keeps one component
+    mean, std = x.mean(0), x.std(0)
+    queries = np.array([[0.0, 5.0], [4.0, -1.0], [2.0, 2.0], [10.0, 10.0]])
+    expected = []
+    for k in (0, 1):
+        u = (x[y == k] - mean) / std
+        mu, var = u.mean(0), u.var(0) + VARIANCE_FLOOR
+        q = (queries - mean) / std
+        expected.append((-0.5 * np.log(2 * np.pi * var) - (q - mu) ** 2 / (2 * var)).sum(1))
+    expected = np.stack(expected, 1)
+    np.testing.assert_allclose(densities.class_log_densities(queries), expected, rtol=1e-6)
+    np.testing.assert_allclose(densities.best_log_density(queries), expected.max(1), rtol=1e-6)
+
+
+def test_feature_density_gives_a_two_mode_class_two_components():
+    rng = np.random.default_rng(4)
+    modes = np.vstack([rng.normal(-3.0, 0.3, (40, 2)), rng.normal(3.0, 0.3, (40, 2))])
+    single = rng.normal(0.0, 1.0, (15, 2))  # under 2 x MIN_PER_COMPONENT curves: one component
+    x, y = np.vstack([modes, single]), np.repeat([0, 1], [80, 15])
+    densities = fit_class_densities(x, y, 2, seed=0)
+    assert densities.n_components == [2, 1]
+    # the gap between the two modes is unlikely under class 0 although it is its mean
+    gap, mode = np.array([[0.0, 0.0]]), np.array([[3.0, 3.0]])
+    assert densities.class_log_densities(gap)[0, 0] < densities.class_log_densities(mode)[0, 0] - 5
+
+
+def test_feature_density_finds_the_eclipsing_outliers(task):
+    result = feature_density(task, MethodSettings(seed=0))
+    assert result.anomaly_score.shape == (len(task.test),)
+    assert auroc(task.test_is_outlier, result.anomaly_score) > 0.9
+    inliers = ~task.test_is_outlier
+    assert np.mean(result.predicted[inliers] == task.test_label_index()[inliers]) > 0.9

@@ -75,19 +75,29 @@ def curve_features(
     return np.where(np.isfinite(features), features, np.nan)
 
 
+def missing_fill(train: np.ndarray) -> np.ndarray:
+    """The value that replaces a missing feature: its training median (0 if all missing)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: filled with 0
+        fill = np.nanmedian(train, axis=0)
+    return np.where(np.isfinite(fill), fill, 0.0)
+
+
+def fill_missing(features: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """``features`` with every NaN replaced by the column's ``fill`` value."""
+    return np.where(np.isnan(features), fill, features)
+
+
 def feature_forest(task: OutlierTask, settings: MethodSettings) -> MethodResult:
     """Isolation Forest on light-curve features, fitted on the training inliers."""
     started = time.perf_counter()
     extractor = feature_extractor()
     train = curve_features(task.train.curves, task.bands, extractor)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: filled with 0
-        fill = np.nanmedian(train, axis=0)
-    fill = np.where(np.isfinite(fill), fill, 0.0)
+    fill = missing_fill(train)
     forest = IsolationForest(n_estimators=N_TREES, random_state=settings.seed)
-    forest.fit(np.where(np.isnan(train), fill, train))
+    forest.fit(fill_missing(train, fill))
     fit_s = time.perf_counter() - started
     started = time.perf_counter()
     test = curve_features(task.test.curves, task.bands, extractor)
-    score = -forest.score_samples(np.where(np.isnan(test), fill, test))
+    score = -forest.score_samples(fill_missing(test, fill))
     return MethodResult("iforest", score, fit_s, time.perf_counter() - started)

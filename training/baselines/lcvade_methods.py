@@ -1,11 +1,8 @@
-"""LC-VaDE, its unimodal version and the combined score, as benchmark detectors.
+"""LC-VaDE and the combined score, as benchmark detectors.
 
 * ``lcvade``: the model of chapter 9 trained on the inlier classes; anomaly score -IAS
-  (eq. 9.12).
-* ``lcvade_k1``: the same network with a single mixture component (K = 1), i.e. a VAE with a
-  learnable Gaussian prior -- the "VAE baseline (S)" of Table 9.4.  Its score is the
-  likelihood of the code under the prior, as in the thesis: anomaly score
-  -E_q(z|x)[log p(z)] (closed form; the entropy h_q(z|x) of the IAS is *not* added).
+  (eq. 9.12).  Its unimodal version, the "VAE baseline (S)" of Table 9.4, is in
+  :mod:`training.baselines.unimodal`.
 * ``combined``: the score proposed as future work in section 9.5.4, the IAS plus the
   reconstruction log-likelihood in observed space (eqs. 9.6-9.7, per observed point, z at the
   mean of q(z|x)).  The weighting: each term is standardised robustly on the training
@@ -32,11 +29,16 @@ from training.trainer import TrainingSet, make_optimizer
 
 
 def train_model(
-    curves: LabelledCurves, labels: np.ndarray, config: LCVaDEConfig, settings: MethodSettings
+    curves: LabelledCurves,
+    labels: np.ndarray,
+    config: LCVaDEConfig,
+    settings: MethodSettings,
+    model_class: type[LCVaDE] = LCVaDE,
 ) -> tuple[LCVaDE, TrainingSet]:
-    """A seeded LC-VaDE trained on ``curves`` with integer ``labels`` (no checkpoints)."""
+    """A seeded ``model_class`` (LC-VaDE or a variant) trained on ``curves`` with integer
+    ``labels`` (no checkpoints)."""
     torch.manual_seed(settings.seed)
-    model = LCVaDE(config)
+    model = model_class(config)
     data = TrainingSet.build(model, curves.curves, curves.periods, labels)
     model.prepare_for_training(data.batch.features, data.labels)
     optimizer = make_optimizer(model, settings.learning_rate, settings.feature_prior_learning_rate)
@@ -113,26 +115,3 @@ def lcvade_and_combined(task: OutlierTask, settings: MethodSettings) -> list[Met
         ),
         MethodResult("combined", combined, fit_s + reference_s, score_s, predicted=test.predicted),
     ]
-
-
-@torch.no_grad()
-def prior_log_likelihood(model: LCVaDE, batch, chunk: int = 512) -> np.ndarray:
-    """E_q(z|x)[log p(z|y=1)] of every curve for a one-component model (closed form)."""
-    model.eval()
-    values = []
-    for start in range(0, len(batch), chunk):
-        mean, logvar = model.encode(batch.select(slice(start, start + chunk)))
-        values.append(model.prior.expected_log_pz(mean, logvar)[:, 0].double())
-    return torch.cat(values).numpy()
-
-
-def unimodal(task: OutlierTask, settings: MethodSettings) -> MethodResult:
-    """LC-VaDE with K = 1; anomaly score -E_q(z|x)[log p(z)]."""
-    started = time.perf_counter()
-    config = settings.lcvade_config(1, task.bands)
-    model, _ = train_model(task.train, np.zeros(len(task.train), np.int64), config, settings)
-    fit_s = time.perf_counter() - started
-    started = time.perf_counter()
-    batch = collate(task.test.curves, task.test.periods, config)
-    score = -prior_log_likelihood(model, batch)
-    return MethodResult("lcvade_k1", score, fit_s, time.perf_counter() - started)
