@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from lcvade.version import __version__
@@ -91,5 +92,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(routes_ops.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    if settings.cors_origins:  # off unless configured: no CORS headers at all
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
     app.add_middleware(RequestEnvelope, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     return app

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lcvade.lightcurve import LightCurveError
+
+LOGGER = logging.getLogger("lcvade.service")
 
 
 class ErrorDetail(BaseModel):
@@ -133,6 +136,23 @@ async def _request_validation_handler(request: Request, exc: RequestValidationEr
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         ctx = next(e for e in errors if e.get("type") == "json_invalid").get("ctx", {})
+        problem = str(ctx.get("error", "parse error"))
+        if "recursion limit" in problem:
+            return ServiceError(
+                400,
+                "json_too_deep",
+                f"the request body nests arrays and objects too deeply ({problem}); a score "
+                "request nests 4 levels ({light_curves: [{time: [...]}]}): send that shape",
+                [ErrorDetail(field="body", message="nesting too deep")],
+            ).response()
+        if "number out of range" in problem:
+            return ServiceError(
+                400,
+                "number_out_of_range",
+                f"the request body has a number beyond the range of a 64-bit float ({problem}); "
+                "send times, magnitudes and errors as ordinary decimal numbers",
+                [ErrorDetail(field="body", message="number out of range")],
+            ).response()
         return ServiceError(
             400,
             "malformed_json",
@@ -170,9 +190,23 @@ async def _http_error_handler(request: Request, exc: StarletteHTTPException):
     ).response()
 
 
+async def _unexpected_error_handler(request: Request, exc: Exception):
+    """A bug answered without its traceback: the request id leads to the server's log."""
+    LOGGER.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    request_id = getattr(request.state, "request_id", None)
+    return ServiceError(
+        500,
+        "internal_error",
+        f"the service failed on this request ({type(exc).__name__}); report its request id "
+        f"({request_id}, also in the X-Request-ID header) to the operator",
+    ).response()
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every client error with an :class:`ErrorResponse`."""
+    """Answer every client error with an :class:`ErrorResponse`, and every unexpected error
+    with a 500 of the same shape that carries no traceback."""
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
+    app.add_exception_handler(Exception, _unexpected_error_handler)
     app.add_exception_handler(ServiceError, _service_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
 

@@ -46,6 +46,7 @@ class RequestEnvelope:
         headers = dict(scope.get("headers") or [])
         given_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
         request_id = given_id if given_id.isprintable() and given_id else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = False
 

@@ -76,11 +76,12 @@ async def _read_upload(
         objects_data,
         None if objects is None else objects.filename,
         handle.scorer.config,
+        request.app.state.settings,
     )
     total = len(uploaded.curves) + len(uploaded.rejected)
     request.state.curves = total
     limit = request.app.state.settings.max_curves_per_request
-    if total > limit:
+    if total > limit:  # objects listed only in the object table count too
         raise ServiceError(
             413,
             "too_many_curves",

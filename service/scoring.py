@@ -21,7 +21,7 @@ import numpy as np
 from lcvade.batching import band_channels
 from lcvade.calibration import benjamini_hochberg
 from lcvade.config import LCVaDEConfig
-from lcvade.lightcurve import LightCurve, LightCurveError
+from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.period import FrequencyGrid, find_period
 from lcvade.scorer import resolve_device
 from service.batcher import MicroBatcher
@@ -39,10 +39,15 @@ from service.schemas import (
 )
 from service.settings import ServiceSettings
 
+PERIOD_GRID = FrequencyGrid()
+"""The grid searched for curves sent without a period."""
+
 
 def check_fits_model(curve: LightCurve, config: LCVaDEConfig) -> None:
-    """Raise :class:`LightCurveError` if ``curve``'s bands do not fit the model's."""
+    """Raise :class:`LightCurveError` if ``curve``'s bands do not fit the model's, or if it
+    cannot be folded (:func:`lcvade.lightcurve.check_foldable`)."""
     band_channels(curve, config)
+    check_foldable(curve, min_points=config.min_points, min_baseline=PERIOD_GRID.min_period)
 
 
 def to_light_curve(item: LightCurveIn, config: LCVaDEConfig) -> LightCurve:
@@ -137,7 +142,7 @@ class ScoringPipeline:
             metrics,
             max_wait_ms=settings.max_wait_ms,
         )
-        self.period_grid = FrequencyGrid()
+        self.period_grid = PERIOD_GRID
 
     # -- thread helpers ---------------------------------------------------------------------
     async def in_thread(self, fn, *args: Any):
