@@ -203,3 +203,34 @@ def test_batch_jobs_refuse_objects_over_the_point_limit(single_band_model):
     assert [p.curve for p in prepared] == [None, None]
     assert all("30 points; at most 29 per curve" in p.reason for p in prepared)
     assert all(p.curve is not None for p in prepare_objects(table, None, config, max_points=30))
+
+
+# -- Avro alert files ------------------------------------------------------------------------
+AVRO_SCHEMA = {
+    "type": "record",
+    "name": "alert",
+    "fields": [{"name": "objectId", "type": "string"}, {"name": "blob", "type": "bytes"}],
+}
+
+
+@pytest.mark.parametrize("codec", ["null", "deflate", "bzip2", "xz"])
+def test_avro_blocks_are_measured_before_they_are_decompressed(tmp_path, codec):
+    import fastavro
+
+    from training.avro_limits import AvroLimitError, check_avro_blocks
+
+    path = tmp_path / f"{codec}.avro"
+    records = [{"objectId": f"ZTF{i}", "blob": b"\0" * (300 << 10)} for i in range(8)]
+    with open(path, "wb") as fh:  # one block of 2.4 MB decompressed
+        fastavro.writer(fh, AVRO_SCHEMA, records, codec=codec, sync_interval=100 << 20)
+    with open(path, "rb") as fh:
+        check_avro_blocks(fh, path.name, max_block_bytes=4 << 20)
+        fh.seek(0)
+        with pytest.raises(AvroLimitError, match=r"block 0 decompresses to more than 1048576"):
+            check_avro_blocks(fh, path.name, max_block_bytes=1 << 20)
+    if codec != "null":
+        assert path.stat().st_size < 200_000  # small on disk
+    cut = tmp_path / f"cut-{codec}.avro"
+    cut.write_bytes(path.read_bytes()[:-40])
+    with open(cut, "rb") as fh, pytest.raises(AvroLimitError, match="truncated|more than"):
+        check_avro_blocks(fh, cut.name, max_block_bytes=1 << 20)
