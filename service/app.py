@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from lcvade.process_memory import limit_heap_growth
 from lcvade.version import __version__
 from service import routes_models, routes_ops, routes_scoring, web
 from service.errors import install_error_handlers
@@ -53,6 +54,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_heap_growth()  # request and upload buffers of every size: map, do not pile up
         await pipeline.start()
         handle = registry.current
         LOGGER.info(

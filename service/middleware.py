@@ -90,8 +90,7 @@ class RequestEnvelope:
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         method = scope.get("method", "")
-        self.metrics.requests.labels(template, method, str(status)).inc()
-        self.metrics.latency.labels(template, method, str(status)).observe(seconds)
+        self.metrics.request_done(template, method, status, seconds)
         if not LOGGER.isEnabledFor(logging.INFO):
             return
         curves = (scope.get("state") or {}).get("curves")

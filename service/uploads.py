@@ -21,6 +21,7 @@ from pydantic_core import from_json
 
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurveError
+from lcvade.process_memory import release_memory
 from lcvade.table_limits import TableLimits, expand_compressed
 from lcvade.tables import (
     ALIASES,
@@ -31,7 +32,7 @@ from lcvade.tables import (
     read_table,
     table_format,
 )
-from service.errors import ErrorDetail, ServiceError
+from service.errors import ErrorDetail, ServiceError, too_many_curves, too_many_points
 from service.schemas import LightCurveIn, RejectedCurve
 from service.scoring import check_fits_model, check_sizes, to_light_curve
 from service.settings import ServiceSettings
@@ -167,28 +168,13 @@ def _check_table_sizes(photometry: pd.DataFrame, settings: ServiceSettings) -> N
     """413 when the table holds more objects, or an object more rows, than a request may."""
     codes, uniques = pd.factorize(photometry["object_id"].astype(str), sort=False)
     if len(uniques) > settings.max_curves_per_request:
-        raise ServiceError(
-            413,
-            "too_many_curves",
-            f"the upload holds {len(uniques)} objects; at most "
-            f"{settings.max_curves_per_request} are accepted per request: split the table",
-            [ErrorDetail(field="file", message="too many objects")],
+        raise too_many_curves(
+            len(uniques), settings.max_curves_per_request, "file", "the uploaded table"
         )
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
     if counts.size and counts.max() > settings.max_points_per_curve:
         k = int(np.argmax(counts))
-        limit = settings.max_points_per_curve
-        raise ServiceError(
-            413,
-            "too_many_points",
-            f"object {uniques[k]!r} has {int(counts[k])} rows; at most {limit} points per curve "
-            "are accepted (the model keeps at most a few hundred: thin the curve)",
-            [
-                ErrorDetail(
-                    curve_id=str(uniques[k]), field="time", message=f"more than {limit} points"
-                )
-            ],
-        )
+        raise too_many_points(int(counts[k]), settings.max_points_per_curve, None, str(uniques[k]))
 
 
 def _from_tables(
@@ -251,6 +237,20 @@ def read_upload(
             "the uploaded file is empty",
             [ErrorDetail(field="file", message="empty")],
         )
+    try:
+        return _read_upload(data, filename, objects_data, objects_filename, config, settings)
+    finally:
+        release_memory()  # an upload's buffers are freed on this worker thread's arena
+
+
+def _read_upload(
+    data: bytes,
+    filename: str | None,
+    objects_data: bytes | None,
+    objects_filename: str | None,
+    config: LCVaDEConfig,
+    settings: ServiceSettings,
+) -> UploadedCurves:
     limits = upload_limits(settings)
     suffix = _suffix(filename, data[:64])
     if suffix == ".json":

@@ -159,7 +159,7 @@ def test_upload_point_and_curve_limits_name_the_object(small_limits, test_curves
         error = response.json()["error"]
         assert error["code"] == "too_many_points"
         assert error["details"][0]["curve_id"] == "long-one"
-        assert f"has {n} rows; at most {LIMITS.max_points_per_curve}" in error["message"]
+        assert f"has {n} points; at most {LIMITS.max_points_per_curve}" in error["message"]
     many = _csv([(f"o{k}", 1.0, 15.0, 0.1) for k in range(LIMITS.max_curves_per_request + 1)])
     response = httpx.post(f"{small_limits.url}/v1/score/upload", files={"file": ("m.csv", many)})
     assert response.status_code == 413
@@ -261,15 +261,36 @@ def test_request_ids_are_echoed_or_made(service):
 def test_keys_never_reach_the_logs(small_limits, test_curves, caplog):
     secret = "the-admin-key"
     wrong = "wrong-key-7f3a9c"
+    url = small_limits.url
     with caplog.at_level(logging.DEBUG):
+        # one reload with the right key (it loads the model again), refusals with a wrong one
+        response = httpx.post(f"{url}/v1/models/reload", headers={"x-api-key": secret}, timeout=300)
+        assert response.status_code == 200, response.text
         for key in (secret, wrong):
             for headers in ({"x-api-key": key}, {"authorization": f"Bearer {key}"}):
-                httpx.post(f"{small_limits.url}/v1/models/reload?api_key={key}", headers=headers)
+                if key == wrong:
+                    response = httpx.post(f"{url}/v1/models/reload?api_key={key}", headers=headers)
+                    assert response.status_code == 403
                 httpx.post(
-                    f"{small_limits.url}/v1/score?key={key}",
+                    f"{url}/v1/score?key={key}",
                     json={"light_curves": [curve_payload(test_curves[0])]},
                     headers=headers,
                     timeout=60,
                 )
-    assert caplog.records  # the request log lines were captured
-    assert secret not in caplog.text and wrong not in caplog.text
+    served = [r for r in caplog.records if r.name.startswith(("lcvade", "uvicorn"))]
+    assert len(served) >= 8  # a request line for each request, at least
+    text = "\n".join(r.getMessage() + str(r.exc_info or "") for r in served)
+    assert secret not in text and wrong not in text
+
+
+def test_metric_labels_stay_bounded_whatever_the_client_sends(small_limits, test_curves):
+    url = small_limits.url
+    for k in range(3):
+        httpx.request(f"FUZZ{k}", f"{url}/healthz")
+        curve = {**curve_payload(test_curves[0]), f"extra_field_{k}": 1}
+        response = httpx.post(f"{url}/v1/score", json={"light_curves": [curve]}, timeout=60)
+        assert response.status_code == 422
+    text = httpx.get(f"{url}/metrics").text
+    assert 'method="other"' in text
+    assert "FUZZ" not in text and "extra_field" not in text
+    assert 'lcvade_curves_rejected_total{reason="other"}' in text
