@@ -406,6 +406,7 @@ def campaign(url: str, pid: int, args: argparse.Namespace) -> dict:
     results: dict = {"before": before}
 
     started = time.perf_counter()
+    results["load"] = {"idle": os.getloadavg()[0]}
     results["idle_ms"] = idle_latency(url, args.idle_requests, args.seed + 2)
     print(f"idle: {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -432,11 +433,13 @@ def campaign(url: str, pid: int, args: argparse.Namespace) -> dict:
 
     started = time.perf_counter()
     window = sampler.start_window()
+    results["load"]["abuse_start"] = os.getloadavg()[0]
     abuse = asyncio.run(
         abuse_phase(url, corpus, args.clients, args.requests_per_client, args.good_share, args.seed)
     )
     abuse["growth_mib"] = (sampler.window_peak() - window) / MIB
     results["abuse"] = abuse
+    results["load"]["abuse_end"] = os.getloadavg()[0]
     print(
         f"abuse: {sum(abuse['statuses'].values())} requests in {abuse['seconds']:.0f} s", flush=True
     )
@@ -453,6 +456,7 @@ def campaign(url: str, pid: int, args: argparse.Namespace) -> dict:
     print(f"abuse again: {sum(again['statuses'].values())} requests", flush=True)
     sampler.stop()
     time.sleep(5)
+    results["load"]["after"] = os.getloadavg()[0]
     results["after_idle_ms"] = idle_latency(url, 20, args.seed + 3)
     results["ready"] = httpx.get(f"{url}/readyz", timeout=30).status_code
     results["after_again"] = server_state(pid)
@@ -537,6 +541,13 @@ def report(results: dict, args: argparse.Namespace) -> None:
             f"| {name} | {len(values)} | {np.median(values):.1f} | "
             f"{np.percentile(values, 95):.1f} |"
         )
+
+    load = results["load"]
+    print(
+        f"\nMachine load (1-minute load average, all processes of the machine): "
+        f"{load['idle']:.1f} when idle latency was measured, {load['abuse_start']:.1f} -> "
+        f"{load['abuse_end']:.1f} over the first abuse, {load['after']:.1f} after."
+    )
 
     print("\n### Server before and after the campaign\n")
     print("| | open fds | threads | processes | HTTP process RSS MiB | model workers RSS MiB |")
