@@ -137,7 +137,7 @@ def check_avro_blocks(stream: IO[bytes], name: str, max_block_bytes: int = MAX_B
     except AvroLimitError as exc:
         if str(exc).startswith(name):
             raise
-        raise AvroLimitError(f"{name} is not a usable Avro container file: {exc}") from exc
+        raise AvroLimitError(f"{name} is not an Avro container file ({exc})") from exc
 
 
 def _long_unsigned(head: bytes) -> int:
