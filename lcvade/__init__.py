@@ -12,7 +12,7 @@ Quick start::
 from lcvade.calibration import IASCalibration, benjamini_hochberg
 from lcvade.checkpoint import CheckpointError, load_model, read_manifest, save_model
 from lcvade.config import LCVaDEConfig
-from lcvade.lightcurve import LightCurve, LightCurveError
+from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
 from lcvade.period import FrequencyGrid, PeriodResult, find_period, find_periods
 from lcvade.scorer import Reconstruction, Scorer, ScoreResult, bundled_models, load
@@ -33,6 +33,7 @@ __all__ = [
     "__version__",
     "benjamini_hochberg",
     "bundled_models",
+    "check_foldable",
     "find_period",
     "find_periods",
     "load",

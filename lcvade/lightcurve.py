@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_MIN_POINTS = 10
+DEFAULT_MAX_POINTS = 100_000
+"""Most points of one curve that the service and ``lcvade score`` accept: the model keeps a
+few hundred (deterministically subsampled), and the period search grows with the count."""
 
 
 class LightCurveError(ValueError):
@@ -192,3 +195,62 @@ class LightCurve:
         return (
             f"LightCurve(id={self.id!r}, points={len(self)}, bands={bands}, period={self.period!r})"
         )
+
+
+DEFAULT_MIN_BASELINE = 0.05
+"""Shortest time span (days) over which a period can be searched: the shortest period of
+:class:`lcvade.period.FrequencyGrid`, one cycle of it."""
+
+
+def check_foldable(
+    curve: LightCurve,
+    *,
+    min_points: int = DEFAULT_MIN_POINTS,
+    min_baseline: float = DEFAULT_MIN_BASELINE,
+) -> None:
+    """Raise :class:`LightCurveError` if ``curve`` cannot be folded into a meaningful shape.
+
+    Folding maps t to phi = mod(t, p) / p (thesis eq. 9.1) and normalisation divides by the
+    magnitudes' standard deviation s, so a curve is refused, with its reason, when
+
+    * its magnitudes are constant in every band (s = 0: there is no shape to fold);
+    * it has no period and its times span T < ``min_baseline`` days (or an overflowing span):
+      a periodogram resolves frequencies only to df ~ 1 / T, so no period of the searched
+      range can be told from any other;
+    * a band has fewer than ``min_points`` distinct times: repeated observations at one time
+      add no new phases, so the information does not grow with the point count.
+
+    Every scoring path (the service, ``lcvade score`` and :meth:`lcvade.Scorer.score`) calls
+    this one function; ``field`` is ``mag``, ``period`` or ``time``.
+    """
+    groups = (
+        [(None, np.arange(len(curve)))]
+        if curve.band is None
+        else [(name, np.flatnonzero(curve.band == name)) for name in curve.bands]
+    )
+    if all(np.ptp(curve.mag[rows]) == 0.0 for _, rows in groups if rows.size):
+        raise LightCurveError(
+            "the magnitudes are constant (every point of a band has the same mag): there is "
+            "no variation to fold or score",
+            field="mag",
+        )
+    if curve.period is None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            baseline = float(np.ptp(curve.time))
+        if not np.isfinite(baseline) or baseline < min_baseline:
+            raise LightCurveError(
+                f"the times span {baseline:g} days and no period is given; a period can only be "
+                f"searched over a span of at least {min_baseline:g} days (finite): send the "
+                "period",
+                field="period",
+            )
+    for name, rows in groups:
+        distinct = int(np.unique(curve.time[rows]).size)
+        if distinct < min_points:
+            where = "" if name is None else f" in band {name!r}"
+            raise LightCurveError(
+                f"{rows.size} points{where} fall on only {distinct} distinct times; "
+                f"at least {min_points} distinct times are needed (repeated observations at "
+                "one time add no phase coverage)",
+                field="time",
+            )

@@ -31,14 +31,14 @@ import nifty_ls
 import numpy as np
 from scipy.special import gammaln
 
-from lcvade.lightcurve import LightCurve
+from lcvade.lightcurve import DEFAULT_MIN_BASELINE, LightCurve
 
 
 @dataclass(frozen=True)
 class FrequencyGrid:
     """The frequency grid searched for a curve; see the module docstring."""
 
-    min_period: float = 0.05
+    min_period: float = DEFAULT_MIN_BASELINE
     max_period: float = 1000.0
     samples_per_peak: int = 5
     max_frequencies: int = 2_000_000

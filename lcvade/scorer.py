@@ -20,7 +20,7 @@ import torch
 from lcvade.batching import CurveBatch, collate
 from lcvade.calibration import IASCalibration
 from lcvade.checkpoint import CheckpointError, Manifest, load_model
-from lcvade.lightcurve import LightCurve
+from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
 from lcvade.period import DEFAULT_GRID, FrequencyGrid, find_periods
 from lcvade.row_invariance import with_row_invariant_layers
@@ -143,7 +143,19 @@ class Scorer:
     def resolve_periods(
         self, curves: Sequence[LightCurve]
     ) -> tuple[np.ndarray, list[str], list[float | None]]:
-        """Each curve's period, whether it was given or estimated, and the search confidence."""
+        """Each curve's period, whether it was given or estimated, and the search confidence.
+
+        A curve that cannot be folded (:func:`lcvade.lightcurve.check_foldable`) raises
+        :class:`LightCurveError` naming its position and id.
+        """
+        for i, c in enumerate(curves):
+            try:
+                check_foldable(
+                    c, min_points=self.config.min_points, min_baseline=self.period_grid.min_period
+                )
+            except LightCurveError as exc:
+                name = f"curves[{i}]" + ("" if c.id is None else f" (id {c.id!r})")
+                raise LightCurveError(f"{name}: {exc}", field=exc.field, index=exc.index) from exc
         periods = np.empty(len(curves))
         sources: list[str] = ["given"] * len(curves)
         confidences: list[float | None] = [None] * len(curves)

@@ -18,11 +18,15 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lcvade.lightcurve import DEFAULT_MIN_POINTS, LightCurve, LightCurveError
+
+if TYPE_CHECKING:
+    from lcvade.table_limits import TableLimits
 
 ALIASES = {
     "object_id": ("object_id", "objectid", "oid", "id", "source_id", "objid", "name"),
@@ -46,6 +50,11 @@ ASTROPY_FORMATS = {
 
 class TableError(ValueError):
     """A table cannot be read or lacks what is needed; the message says what to fix."""
+
+
+class TableLimitError(TableError):
+    """A table is larger than a limit allows (rows, decompressed bytes); the message names
+    the limit and how to raise it."""
 
 
 def _suffix(path: Path) -> str:
@@ -73,18 +82,46 @@ def table_format(path: str | os.PathLike[str]) -> str:
     )
 
 
-def read_table(path: str | os.PathLike[str], columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a table file into a DataFrame with canonical column names (see module docs)."""
+def read_table(
+    path: str | os.PathLike[str],
+    columns: list[str] | None = None,
+    *,
+    limits: TableLimits | None = None,
+    only: list[str] | None = None,
+) -> pd.DataFrame:
+    """Read a table file into a DataFrame with canonical column names (see module docs).
+
+    The file is first checked by :func:`lcvade.table_limits.check_table_file` (with
+    ``limits``, or only structurally); ``only``, if given, names the canonical columns to load
+    from CSV and Parquet files (a column under any of its aliases).
+    """
+    from lcvade.table_limits import TableLimits, check_table_file
+
     p = Path(path)
     if not p.exists():
         raise TableError(f"{p} does not exist")
     fmt = table_format(p)
+    check_table_file(p, limits or TableLimits())
     try:
+        in_file: list[str] | None = None
         if fmt == "csv":
             sep = "\t" if _suffix(p) == ".tsv" else ","
-            frame = pd.read_csv(p, sep=sep)
+            usecols = None if only is None else (lambda name: _is_alias_of(name, only))
+            if only is not None:
+                in_file = [str(c) for c in pd.read_csv(p, sep=sep, nrows=0).columns]
+            frame = pd.read_csv(p, sep=sep, usecols=usecols)
+        elif fmt == "parquet" and limits is not None and not p.is_dir():
+            from lcvade.table_limits import read_parquet_bounded
+
+            in_file = _parquet_dataset(p).schema.names
+            names = [n for n in in_file if only is None or _is_alias_of(n, only)]
+            frame = read_parquet_bounded(p, names, limits)
         elif fmt == "parquet":
-            frame = pd.read_parquet(p)
+            names = None
+            if only is not None:
+                in_file = _parquet_dataset(p).schema.names
+                names = [n for n in in_file if _is_alias_of(n, only)]
+            frame = pd.read_parquet(p, columns=names)
         else:
             from astropy.table import Table
 
@@ -94,7 +131,13 @@ def read_table(path: str | os.PathLike[str], columns: list[str] | None = None) -
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
         raise TableError(f"could not read {p.name} as {fmt}: {exc}") from exc
+    if limits is not None and limits.max_rows is not None and len(frame) > limits.max_rows:
+        raise TableLimitError(
+            f"{p.name} holds {len(frame)} rows; at most {limits.max_rows} are accepted: split "
+            f"the table (or raise {limits.rows_setting})"
+        )
     frame = canonical_columns(frame)
+    frame.attrs["columns_in_file"] = in_file if in_file is not None else list(frame.columns)
     if columns is not None:
         missing = [c for c in columns if c not in frame.columns]
         if missing:
@@ -138,6 +181,10 @@ def iter_table(
     if rows < 1:
         raise ValueError("rows must be >= 1")
     fmt = table_format(p)
+    if fmt != "csv":  # astropy formats are read whole; Parquet row groups are decoded whole
+        from lcvade.table_limits import check_table_file
+
+        check_table_file(p)
     try:
         if fmt == "csv":
             sep = "\t" if _suffix(p) == ".tsv" else ","

@@ -14,8 +14,10 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from lcvade.process_memory import limit_heap_growth
 from lcvade.version import __version__
 from service import routes_models, routes_ops, routes_scoring, web
 from service.errors import install_error_handlers
@@ -52,6 +54,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_heap_growth()  # request and upload buffers of every size: map, do not pile up
         await pipeline.start()
         handle = registry.current
         LOGGER.info(
@@ -91,5 +94,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(routes_ops.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    if settings.cors_origins:  # off unless configured: no CORS headers at all
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
     app.add_middleware(RequestEnvelope, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     return app

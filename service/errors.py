@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lcvade.lightcurve import LightCurveError
+
+LOGGER = logging.getLogger("lcvade.service")
 
 
 class ErrorDetail(BaseModel):
@@ -129,10 +132,68 @@ def _validation_detail(error: dict[str, Any], body: Any) -> ErrorDetail:
     )
 
 
+JSON_LIMITS = {
+    "recursion limit": (
+        "json_too_deep",
+        (
+            "nests arrays and objects too deeply",
+            "a score request nests 4 levels ({light_curves: [{time: [...]}]}): send that shape",
+        ),
+    ),
+    "number out of range": (
+        "number_out_of_range",
+        (
+            "has a number beyond the range of a 64-bit float",
+            "send times, magnitudes and errors as ordinary decimal numbers",
+        ),
+    ),
+}
+"""Limits of the JSON parser (by a marker of its message): the code and the words of a 400."""
+
+
+def too_many_curves(count: int, limit: int, field: str, what: str) -> ServiceError:
+    """The 413 of a request (or an upload) with more than ``limit`` curves."""
+    return ServiceError(
+        413,
+        "too_many_curves",
+        f"{what} holds {count} light curves; at most {limit} are accepted per request: split it",
+        [ErrorDetail(field=field, message=f"more than {limit} light curves")],
+    )
+
+
+def too_many_points(
+    count: int, limit: int, index: int | None, curve_id: str | None
+) -> ServiceError:
+    """The 413 of a curve (or an uploaded object) with more than ``limit`` points."""
+    return ServiceError(
+        413,
+        "too_many_points",
+        f"{curve_label(index, curve_id)} has {count} points; at most {limit} per curve are "
+        "accepted (the model keeps at most a few hundred: thin the curve)",
+        [
+            ErrorDetail(
+                curve_index=index,
+                curve_id=curve_id,
+                field="time",
+                message=f"more than {limit} points",
+            )
+        ],
+    )
+
+
 async def _request_validation_handler(request: Request, exc: RequestValidationError):
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         ctx = next(e for e in errors if e.get("type") == "json_invalid").get("ctx", {})
+        problem = str(ctx.get("error", "parse error"))
+        for marker, (code, advice) in JSON_LIMITS.items():
+            if marker in problem:
+                return ServiceError(
+                    400,
+                    code,
+                    f"the request body {advice[0]} ({problem}); {advice[1]}",
+                    [ErrorDetail(field="body", message=code.replace("_", " "))],
+                ).response()
         return ServiceError(
             400,
             "malformed_json",
@@ -145,7 +206,7 @@ async def _request_validation_handler(request: Request, exc: RequestValidationEr
     if metrics is not None:
         for index in {d.curve_index for d in details if d.curve_index is not None}:
             field = next(d.field for d in details if d.curve_index == index)
-            metrics.curves_rejected.labels(reason=field or "request").inc()
+            metrics.curve_rejected(field)
     shown = "; ".join(d.message for d in details[:3])
     more = f" (and {len(errors) - 3} more problems)" if len(errors) > 3 else ""
     return ServiceError(422, "invalid_request", shown + more, details).response()
@@ -170,9 +231,23 @@ async def _http_error_handler(request: Request, exc: StarletteHTTPException):
     ).response()
 
 
+async def _unexpected_error_handler(request: Request, exc: Exception):
+    """A bug answered without its traceback: the request id leads to the server's log."""
+    LOGGER.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    request_id = getattr(request.state, "request_id", None)
+    return ServiceError(
+        500,
+        "internal_error",
+        f"the service failed on this request ({type(exc).__name__}); report its request id "
+        f"({request_id}, also in the X-Request-ID header) to the operator",
+    ).response()
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every client error with an :class:`ErrorResponse`."""
+    """Answer every client error with an :class:`ErrorResponse`, and every unexpected error
+    with a 500 of the same shape that carries no traceback."""
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
+    app.add_exception_handler(Exception, _unexpected_error_handler)
     app.add_exception_handler(ServiceError, _service_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
 

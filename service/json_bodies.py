@@ -14,14 +14,17 @@ reach the same 4xx handlers as every other route's.
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
+from starlette.concurrency import run_in_threadpool
 
 M = TypeVar("M", bound=BaseModel)
+INLINE_BYTES = 256 * 1024
+"""Bodies up to this size are validated on the event loop (a few milliseconds at most)."""
 REF = "#/components/schemas/{model}"
 
 
@@ -32,20 +35,35 @@ def json_body_openapi(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _as_python(raw: bytes) -> Any:
-    """The body as Python objects, for error messages that quote it (None if not JSON)."""
+    """The body as Python objects, for error messages that quote it (None if not JSON).
+
+    pydantic's parser bounds the nesting depth, where the standard library's would recurse
+    until Python's own limit.
+    """
     try:
-        return json.loads(raw)
+        return from_json(raw)
     except ValueError:
         return None
 
 
 async def read_json_body(request: Request, model: type[M]) -> M:
-    """The request's body validated as ``model``; invalid bodies raise the usual 4xx errors."""
+    """The request's body validated as ``model``; invalid bodies raise the usual 4xx errors.
+
+    The parser refuses nesting deeper than its recursion limit (a 400 naming the depth), and
+    numbers beyond the float range (a 400); values that parse but are out of range for a
+    light curve (infinite, too large to fold) are answered 422 by the curve validation.
+    """
     raw = await request.body()
     try:
-        return model.model_validate_json(raw)
+        if len(raw) <= INLINE_BYTES:
+            return model.model_validate_json(raw)
+        # a large body is validated on a worker thread: the event loop keeps answering the
+        # other requests (the validator takes turns with it on the interpreter lock)
+        return await run_in_threadpool(model.model_validate_json, raw)
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        if any(e["type"] == "json_invalid" for e in errors):
+            raise RequestValidationError(errors, body=None) from None
         raise RequestValidationError(errors, body=_as_python(raw)) from None
 
 

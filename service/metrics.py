@@ -13,6 +13,12 @@ from prometheus_client import (
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+REJECTION_REASONS = frozenset(
+    {"id", "time", "mag", "mag_err", "band", "period", "points", "light_curves", "file"}
+)
+"""Label values a client can choose are kept to these sets (others count as ``other``):
+every distinct label value is a new time series held for the life of the process."""
 
 
 class ServiceMetrics:
@@ -74,6 +80,15 @@ class ServiceMetrics:
             ["outcome"],
             registry=self.registry,
         )
+
+    def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in HTTP_METHODS else "other"
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method, str(status)).observe(seconds)
+
+    def curve_rejected(self, field: str | None, default: str = "request") -> None:
+        reason = default if field is None else field if field in REJECTION_REASONS else "other"
+        self.curves_rejected.labels(reason=reason).inc()
 
     def set_model(self, name: str, version: str, device: str) -> None:
         self.model_info.clear()

@@ -46,6 +46,7 @@ class RequestEnvelope:
         headers = dict(scope.get("headers") or [])
         given_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
         request_id = given_id if given_id.isprintable() and given_id else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = False
 
@@ -89,8 +90,7 @@ class RequestEnvelope:
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         method = scope.get("method", "")
-        self.metrics.requests.labels(template, method, str(status)).inc()
-        self.metrics.latency.labels(template, method, str(status)).observe(seconds)
+        self.metrics.request_done(template, method, status, seconds)
         if not LOGGER.isEnabledFor(logging.INFO):
             return
         curves = (scope.get("state") or {}).get("curves")

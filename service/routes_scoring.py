@@ -10,7 +10,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 
 from service.auth import require_api_key
-from service.errors import ERROR_RESPONSES, ErrorDetail, ServiceError
+from service.errors import ERROR_RESPONSES, ErrorDetail, ServiceError, too_many_curves
 from service.json_bodies import json_body_openapi, read_json_body
 from service.schemas import (
     LightCurveIn,
@@ -76,20 +76,15 @@ async def _read_upload(
         objects_data,
         None if objects is None else objects.filename,
         handle.scorer.config,
+        request.app.state.settings,
     )
     total = len(uploaded.curves) + len(uploaded.rejected)
     request.state.curves = total
     limit = request.app.state.settings.max_curves_per_request
-    if total > limit:
-        raise ServiceError(
-            413,
-            "too_many_curves",
-            f"the upload holds {total} objects; at most {limit} are accepted per request: "
-            "split the table",
-            [ErrorDetail(field="file", message="too many objects")],
-        )
+    if total > limit:  # objects listed only in the object table count too
+        raise too_many_curves(total, limit, "file", "the upload")
     for rejected in uploaded.rejected:
-        pipeline.metrics.curves_rejected.labels(reason=rejected.field or "table").inc()
+        pipeline.metrics.curve_rejected(rejected.field, "table")
     return uploaded
 
 

@@ -21,11 +21,18 @@ import numpy as np
 from lcvade.batching import band_channels
 from lcvade.calibration import benjamini_hochberg
 from lcvade.config import LCVaDEConfig
-from lcvade.lightcurve import LightCurve, LightCurveError
+from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.period import FrequencyGrid, find_period
 from lcvade.scorer import resolve_device
 from service.batcher import MicroBatcher
-from service.errors import ErrorDetail, ServiceError, curve_error_detail, invalid_curves
+from service.errors import (
+    ErrorDetail,
+    ServiceError,
+    curve_error_detail,
+    invalid_curves,
+    too_many_curves,
+    too_many_points,
+)
 from service.metrics import ServiceMetrics
 from service.model_workers import ModelWorkers
 from service.registry import ModelHandle, ModelRegistry
@@ -39,10 +46,15 @@ from service.schemas import (
 )
 from service.settings import ServiceSettings
 
+PERIOD_GRID = FrequencyGrid()
+"""The grid searched for curves sent without a period."""
+
 
 def check_fits_model(curve: LightCurve, config: LCVaDEConfig) -> None:
-    """Raise :class:`LightCurveError` if ``curve``'s bands do not fit the model's."""
+    """Raise :class:`LightCurveError` if ``curve``'s bands do not fit the model's, or if it
+    cannot be folded (:func:`lcvade.lightcurve.check_foldable`)."""
     band_channels(curve, config)
+    check_foldable(curve, min_points=config.min_points, min_baseline=PERIOD_GRID.min_period)
 
 
 def to_light_curve(item: LightCurveIn, config: LCVaDEConfig) -> LightCurve:
@@ -77,31 +89,14 @@ def to_light_curves(items: Sequence[LightCurveIn], config: LCVaDEConfig) -> list
 def check_sizes(items: Sequence[LightCurveIn], settings: ServiceSettings) -> None:
     """413 when a request has too many curves or a curve too many points."""
     if len(items) > settings.max_curves_per_request:
-        raise ServiceError(
-            413,
-            "too_many_curves",
-            f"the request has {len(items)} light curves; at most "
-            f"{settings.max_curves_per_request} are accepted per request: split it",
-            [ErrorDetail(field="light_curves", message="too many light curves")],
+        raise too_many_curves(
+            len(items), settings.max_curves_per_request, "light_curves", "the request"
         )
     limit = settings.max_points_per_curve
     for index, item in enumerate(items):
         n = max(len(item.time), len(item.mag), len(item.mag_err))
         if n > limit:
-            raise ServiceError(
-                413,
-                "too_many_points",
-                f"light_curves[{index}] has {n} points; at most {limit} per curve are "
-                "accepted (the model keeps at most a few hundred: thin the curve)",
-                [
-                    ErrorDetail(
-                        curve_index=index,
-                        curve_id=item.id,
-                        field="time",
-                        message=f"more than {limit} points",
-                    )
-                ],
-            )
+            raise too_many_points(n, limit, index, item.id)
 
 
 def anomaly_rule(calibrated: bool, threshold: float, fdr: float | None, n: int) -> str:
@@ -137,7 +132,7 @@ class ScoringPipeline:
             metrics,
             max_wait_ms=settings.max_wait_ms,
         )
-        self.period_grid = FrequencyGrid()
+        self.period_grid = PERIOD_GRID
 
     # -- thread helpers ---------------------------------------------------------------------
     async def in_thread(self, fn, *args: Any):
@@ -155,7 +150,7 @@ class ScoringPipeline:
     # -- steps --------------------------------------------------------------------------------
     def reject(self, details: Sequence[ErrorDetail]) -> None:
         for detail in details:
-            self.metrics.curves_rejected.labels(reason=detail.field or "request").inc()
+            self.metrics.curve_rejected(detail.field)
 
     async def validate(
         self, items: Sequence[LightCurveIn], handle: ModelHandle

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from lcvade.lightcurve import DEFAULT_MAX_POINTS
+
 MIB = 1024 * 1024
 
 
@@ -65,8 +67,32 @@ class ServiceSettings(BaseSettings):
 
     max_body_bytes: int = Field(default=64 * MIB, ge=1024, description="largest request body")
     max_curves_per_request: int = Field(default=10_000, ge=1)
-    max_points_per_curve: int = Field(default=100_000, ge=10)
+    max_points_per_curve: int = Field(default=DEFAULT_MAX_POINTS, ge=10)
     max_reconstruct_phases: int = Field(default=5_000, ge=1)
+    max_upload_rows: int = Field(
+        default=1_000_000,
+        ge=10,
+        description="most rows of an uploaded table, checked from its header or metadata (Parquet) "
+        "or while counting its lines (CSV, ECSV) before it is parsed",
+    )
+    max_upload_expanded_bytes: int = Field(
+        default=64 * MIB,
+        ge=1024,
+        description="largest size of an uploaded file once decompressed (.gz, .bz2, .xz) or, "
+        "for Parquet, of its decoded data; checked while decompressing, never trusted from "
+        "the file",
+    )
+    max_upload_compression_ratio: float = Field(
+        default=100.0,
+        ge=1.0,
+        description="most bytes a compressed upload may expand to per compressed byte; "
+        "photometry tables compress a few-fold, bombs a thousand-fold",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="origins allowed to call the API from a browser (comma-separated); empty = "
+        "no CORS headers, browsers on other origins are refused",
+    )
     request_timeout_s: float = Field(
         default=60.0, gt=0.0, description="longest time one scoring request may take"
     )
@@ -92,6 +118,13 @@ class ServiceSettings(BaseSettings):
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
     @field_validator("device")

@@ -9,22 +9,36 @@ used becomes a rejection naming the object and the field, never a silent drop.
 
 from __future__ import annotations
 
-import json
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurveError
-from lcvade.tables import Rejection, TableError, iter_curves, read_table, table_format
-from service.errors import ErrorDetail, ServiceError
+from lcvade.process_memory import release_memory
+from lcvade.table_limits import TableLimits, expand_compressed
+from lcvade.tables import (
+    ALIASES,
+    Rejection,
+    TableError,
+    TableLimitError,
+    iter_curves,
+    read_table,
+    table_format,
+)
+from service.errors import ErrorDetail, ServiceError, too_many_curves, too_many_points
 from service.schemas import LightCurveIn, RejectedCurve
-from service.scoring import check_fits_model, to_light_curve
+from service.scoring import check_fits_model, check_sizes, to_light_curve
+from service.settings import ServiceSettings
 
 JSON_CURVES = TypeAdapter(list[LightCurveIn])
+SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 SNIFF_SUFFIXES = {b"PAR1": ".parquet", b"SIMPLE": ".fits", b"<?xml": ".xml", b"<VOTABLE": ".xml"}
 
 
@@ -44,8 +58,10 @@ def _suffix(filename: str | None, head: bytes) -> str:
         return ".json"
     try:
         table_format(name)
-        suffixes = [s for s in PurePath(lowered).suffixes if s not in (".gz", ".bz2", ".xz")]
-        return suffixes[-1] + (".gz" if lowered.endswith(".gz") else "")
+        compressions = (".gz", ".bz2", ".xz")
+        suffixes = PurePath(lowered).suffixes
+        kept = [s for s in suffixes if s not in compressions]
+        return kept[-1] + (suffixes[-1] if suffixes[-1] in compressions else "")
     except TableError:
         pass
     stripped = head.lstrip()
@@ -64,25 +80,54 @@ def _stem(filename: str | None) -> str:
     return stem or "upload"
 
 
-def _read_table_bytes(data: bytes, suffix: str, what: str) -> pd.DataFrame:
+def upload_limits(settings: ServiceSettings) -> TableLimits:
+    """The row and decompressed-size limits of an uploaded table."""
+    return TableLimits(
+        max_rows=settings.max_upload_rows,
+        max_bytes=settings.max_upload_expanded_bytes,
+        max_ratio=settings.max_upload_compression_ratio,
+        rows_setting="LCVADE_MAX_UPLOAD_ROWS",
+        bytes_setting="LCVADE_MAX_UPLOAD_EXPANDED_BYTES",
+        ratio_setting="LCVADE_MAX_UPLOAD_COMPRESSION_RATIO",
+    )
+
+
+def _unreadable(what: str, exc: Exception) -> ServiceError:
+    status = 413 if isinstance(exc, TableLimitError) else 422
+    code = "upload_too_large" if status == 413 else "unreadable_table"
+    label = "uploaded file" if what == "file" else "uploaded object table"
+    return ServiceError(
+        status,
+        code,
+        f"the {label} could not be read: {exc}",
+        [ErrorDetail(field=what, message=str(exc))],
+    )
+
+
+def _read_table_bytes(
+    data: bytes, filename: str | None, suffix: str, what: str, limits: TableLimits
+) -> pd.DataFrame:
+    """The uploaded table, checked against ``limits`` before its reader expands anything."""
     with tempfile.TemporaryDirectory(prefix="lcvade-upload-") as tmp:
-        path = Path(tmp) / f"{what}{suffix}"
+        path = Path(tmp) / f"{SAFE_NAME.sub('_', _stem(filename))[:80] or what}{suffix}"
         path.write_bytes(data)
         try:
-            return read_table(path)
+            path = expand_compressed(path, limits)
+            return read_table(path, limits=limits, only=list(ALIASES))
         except TableError as exc:
-            raise ServiceError(
-                422,
-                "unreadable_table",
-                f"the {what} file could not be read: {exc}",
-                [ErrorDetail(field=what, message=str(exc))],
-            ) from exc
+            raise _unreadable(what, exc) from exc
 
 
-def _json_items(data: bytes) -> list[LightCurveIn]:
+def _json_items(data: bytes, limits: TableLimits) -> list[LightCurveIn]:
+    """Curves of a JSON upload, parsed by pydantic's own parser (nesting depth bounded)."""
+    if limits.max_bytes is not None and len(data) > limits.max_bytes:
+        raise _unreadable(
+            "file",
+            TableLimitError(f"it has {len(data)} bytes; at most {limits.max_bytes} are accepted"),
+        )
     try:
-        raw = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = from_json(data)
+    except ValueError as exc:
         raise ServiceError(
             422,
             "unreadable_table",
@@ -119,21 +164,39 @@ def _from_json(items: list[LightCurveIn], config: LCVaDEConfig) -> UploadedCurve
     return UploadedCurves(curves, rejected)
 
 
+def _check_table_sizes(photometry: pd.DataFrame, settings: ServiceSettings) -> None:
+    """413 when the table holds more objects, or an object more rows, than a request may."""
+    codes, uniques = pd.factorize(photometry["object_id"].astype(str), sort=False)
+    if len(uniques) > settings.max_curves_per_request:
+        raise too_many_curves(
+            len(uniques), settings.max_curves_per_request, "file", "the uploaded table"
+        )
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    if counts.size and counts.max() > settings.max_points_per_curve:
+        k = int(np.argmax(counts))
+        raise too_many_points(int(counts[k]), settings.max_points_per_curve, None, str(uniques[k]))
+
+
 def _from_tables(
-    photometry: pd.DataFrame, objects: pd.DataFrame | None, name: str, config: LCVaDEConfig
+    photometry: pd.DataFrame,
+    objects: pd.DataFrame | None,
+    name: str,
+    config: LCVaDEConfig,
+    settings: ServiceSettings,
 ) -> UploadedCurves:
     missing = [c for c in ("time", "mag", "mag_err") if c not in photometry.columns]
     if missing:
         message = (
             f"the light-curve table lacks {missing}; it needs columns time, mag, mag_err "
             f"(and optionally object_id, band), one row per observation; got "
-            f"{[str(c) for c in photometry.columns]}"
+            f"{[str(c) for c in photometry.attrs.get('columns_in_file', photometry.columns)][:20]}"
         )
         raise ServiceError(
             422, "unreadable_table", message, [ErrorDetail(field="file", message=message)]
         )
     if "object_id" not in photometry.columns:  # one curve, named after the file
         photometry = photometry.assign(object_id=name)
+    _check_table_sizes(photometry, settings)
     try:
         produced = list(iter_curves(photometry, objects, min_points=config.min_points))
     except TableError as exc:
@@ -160,8 +223,13 @@ def read_upload(
     objects_data: bytes | None,
     objects_filename: str | None,
     config: LCVaDEConfig,
+    settings: ServiceSettings,
 ) -> UploadedCurves:
-    """Parse an upload into validated curves plus rejections (runs in a worker thread)."""
+    """Parse an upload into validated curves plus rejections (runs in a worker thread).
+
+    Every limit of a JSON request holds for an upload too (curves per request, points per
+    curve), and the file is checked against :func:`upload_limits` before it is expanded.
+    """
     if not data.strip():
         raise ServiceError(
             422,
@@ -169,16 +237,32 @@ def read_upload(
             "the uploaded file is empty",
             [ErrorDetail(field="file", message="empty")],
         )
+    try:
+        return _read_upload(data, filename, objects_data, objects_filename, config, settings)
+    finally:
+        release_memory()  # an upload's buffers are freed on this worker thread's arena
+
+
+def _read_upload(
+    data: bytes,
+    filename: str | None,
+    objects_data: bytes | None,
+    objects_filename: str | None,
+    config: LCVaDEConfig,
+    settings: ServiceSettings,
+) -> UploadedCurves:
+    limits = upload_limits(settings)
     suffix = _suffix(filename, data[:64])
     if suffix == ".json":
-        return _from_json(_json_items(data), config)
-    photometry = _read_table_bytes(data, suffix, "file")
+        items = _json_items(data, limits)
+        check_sizes(items, settings)
+        return _from_json(items, config)
+    photometry = _read_table_bytes(data, filename, suffix, "file", limits)
     objects = None
     if objects_data:
-        objects = _read_table_bytes(
-            objects_data, _suffix(objects_filename, objects_data[:64]), "objects"
-        )
-    return _from_tables(photometry, objects, _stem(filename), config)
+        suffix = _suffix(objects_filename, objects_data[:64])
+        objects = _read_table_bytes(objects_data, objects_filename, suffix, "objects", limits)
+    return _from_tables(photometry, objects, _stem(filename), config, settings)
 
 
 def rejection_error(rejected: list[RejectedCurve]) -> ServiceError:

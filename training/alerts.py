@@ -31,6 +31,7 @@ import fastavro
 import numpy as np
 import pandas as pd
 
+from training.avro_limits import AvroLimitError, check_avro_blocks
 from training.photometry_rows import (
     SKIP_BAD_FLUX_ERR,
     SKIP_BAD_MAG_ERR,
@@ -156,10 +157,14 @@ def alerts_frame(alerts: list[dict[str, Any]], kind: AlertKind) -> pd.DataFrame:
 
 def _read_stream(stream: IO[bytes], name: str, batch: int) -> Iterator[pd.DataFrame]:
     try:
+        check_avro_blocks(stream, name)
+        stream.seek(0)
         reader = fastavro.reader(stream)
         kind = alert_kind(reader.writer_schema)
     except AlertError as exc:
         raise AlertError(f"{name}: {exc}") from exc
+    except AvroLimitError as exc:
+        raise AlertError(str(exc)) from exc
     except (ValueError, EOFError, TypeError) as exc:
         raise AlertError(f"{name} is not an Avro container file ({exc})") from exc
     alerts: list[dict[str, Any]] = []
@@ -199,6 +204,8 @@ def count_alerts(path: str | os.PathLike[str]) -> int:
             return sum(1 for m in archive if m.isfile() and m.name.lower().endswith(".avro"))
     try:
         with p.open("rb") as handle:
+            check_avro_blocks(handle, p.name)
+            handle.seek(0)
             return sum(block.num_records for block in fastavro.block_reader(handle))
     except (ValueError, EOFError) as exc:
         raise AlertError(f"{p.name} is not an Avro container file ({exc})") from exc

@@ -10,8 +10,11 @@ vectorised over the group:
    counting them per reason for the object's report;
 3. fit the object's bands to the model's ``config.bands`` (:func:`lcvade.batching.band_channels`)
    following a :class:`BandPolicy`;
-4. validate with :func:`lcvade.tables.iter_curves` (finite values, positive errors, at least
-   ``config.min_points`` points per band) and attach the object's period, if given.
+4. refuse objects of more than ``max_points`` usable points (the model keeps a few hundred;
+   the period search of millions would stall the run);
+5. validate with :func:`lcvade.tables.iter_curves` (finite values, positive errors, at least
+   ``config.min_points`` points per band), attach the object's period, if given, and check
+   that the curve can be folded (:func:`lcvade.lightcurve.check_foldable`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from lcvade.config import LCVaDEConfig
-from lcvade.lightcurve import LightCurve
+from lcvade.lightcurve import DEFAULT_MAX_POINTS, LightCurve, LightCurveError, check_foldable
 from lcvade.tables import Rejection, iter_curves
 
 MultiBandPolicy = Literal["best", "merge", "require"]
@@ -238,6 +241,7 @@ def prepare_objects(
     objects: pd.DataFrame | None,
     config: LCVaDEConfig,
     policy: BandPolicy = BandPolicy(),
+    max_points: int = DEFAULT_MAX_POINTS,
 ) -> list[PreparedObject]:
     """One :class:`PreparedObject` per object of ``photometry`` and ``objects``, in order of
     first appearance (photometry first); see the module docstring for the steps."""
@@ -264,6 +268,15 @@ def prepare_objects(
     else:
         rows = _fit_single_band(rows, policy, notes, labels)
     rows = _drop_sparse_bands(rows, config.min_points, policy, notes)
+    sizes = rows.groupby("object_id", sort=False).size()
+    too_long = sizes[sizes > max_points]
+    notes.reject(
+        too_long.index,
+        lambda object_id: (
+            f"{int(too_long[object_id])} points; at most {max_points} per curve "
+            "are scored (the model keeps a few hundred): thin the light curve"
+        ),
+    )
     rows = rows[~rows["object_id"].isin(list(notes.reasons)).to_numpy()]
 
     periods = None
@@ -281,6 +294,11 @@ def prepare_objects(
             table_periods = periods[periods["object_id"].isin(subset["object_id"]).to_numpy()]
         for item in iter_curves(table, table_periods, min_points=config.min_points):
             key = item.id if isinstance(item, LightCurve) else item.object_id
+            if isinstance(item, LightCurve):
+                try:
+                    check_foldable(item, min_points=config.min_points)
+                except LightCurveError as exc:
+                    item = Rejection(str(key), str(exc), exc.field)
             built[str(key)] = item
 
     prepared = []
