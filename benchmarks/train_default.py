@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     record = read_manifest(out).training
     print(
         f"training: {record['wall_time_s']:.0f} s wall in all ({record['fit_time_s']:.0f} s "
-        f"of epochs), {record['cpu_time_s']:.0f} s CPU; training accuracy "
-        f"{record['train_accuracy']:.4f}"
+        f"of epochs), {record['cpu_time_s']:.0f} s CPU; accuracy on the calibration slice "
+        f"{record.get('calibration_accuracy', record.get('train_accuracy')):.4f}"
     )
     report = run_evaluation(out, data, table, out=args.workdir / "evaluation", progress=True)
     metrics = report.metrics
