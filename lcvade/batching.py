@@ -89,19 +89,20 @@ UNLABELLED_BAND = "(unlabelled)"
 
 
 def bands_read(
-    curve: LightCurve, config: LCVaDEConfig, band_map: Mapping[str, str] | None = None
+    names: Sequence[str], config: LCVaDEConfig, band_map: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """Which of ``curve``'s bands (as sent, before ``band_map``) the model reads, and as which
-    of its bands: ``{"V": "I"}`` for V points read by an I-band model.
+    """Which of a curve's band ``names`` (as sent, before ``band_map``; empty for an
+    unlabelled curve) the model reads, and as which of its bands: ``{"V": "I"}`` for V points
+    read by an I-band model.
 
     Bands the model does not know are left out; an unlabelled curve is ``"(unlabelled)"``, and
     a model of one unnamed band reads a band under its own name.
     """
-    if curve.band is None:
+    if not names:
         return {UNLABELLED_BAND: config.bands[0] if config.bands else "mag"}
     mapping = band_map or {}
     out = {}
-    for name in curve.bands:
+    for name in sorted(set(names)):
         target = mapping.get(name, name)
         if config.bands is None or target in config.bands:
             out[name] = target

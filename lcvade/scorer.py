@@ -238,7 +238,7 @@ class Scorer:
         curves = list(curves)
         if not curves:
             return []
-        read = [batching_bands_read(c, self.config, band_map) for c in curves]
+        read = [batching_bands_read(c.bands, self.config, band_map) for c in curves]
         curves = [c.with_bands(band_map) for c in curves]
         periods, sources, confidences = self.resolve_periods(curves)
         size = batch_size or self.batch_size
@@ -274,7 +274,7 @@ class Scorer:
             p_value = self.calibration.p_value(ias)
         explanations = self.explain(curves, ias, probs, periods) if explain and curves else None
         if bands_read is None:
-            bands_read = [batching_bands_read(c, self.config) for c in curves]
+            bands_read = [batching_bands_read(c.bands, self.config) for c in curves]
         out = []
         for i, curve in enumerate(curves):
             p = None if self.calibration is None else float(p_value[i])
