@@ -112,3 +112,27 @@ def test_an_eq_9_12_model_has_the_latent_term_only(tmp_path):
     result = scorer.score([curve])[0]
     assert result.explanation.terms == {"latent": pytest.approx(result.ias, abs=0)}
     assert result.bands_read == {"V": "V"}
+
+
+def test_batch_output_carries_the_explanation_and_the_band_read(tmp_path):
+    from typer.testing import CliRunner
+
+    from lcvade import cli
+
+    table = pd.concat([pd.read_csv(EXAMPLES / f"{n}.csv") for n in ASAS[:2]])
+    table.to_csv(tmp_path / "asas.csv", index=False)
+    cli._register_commands()
+    out = tmp_path / "scores.parquet"
+    result = CliRunner().invoke(
+        cli.app,
+        ["score", str(tmp_path / "asas.csv"), "--out", str(out), "--band-map", "V=I",
+         "--no-progress", "--workers", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = pd.read_parquet(out).set_index("object_id")
+    assert (rows["status"] == "ok").all() and len(rows) == 2
+    assert (rows["bands_read"] == "V as I").all()
+    total = rows["term_latent"] + rows["term_features"]
+    np.testing.assert_allclose(total, rows["ias"], rtol=1e-12, atol=1e-9)
+    assert (rows["closest_class"] == rows["predicted_class"]).all()
+    assert rows["explanation"].str.contains("closest class").all()
