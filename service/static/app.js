@@ -151,6 +151,7 @@ function renderSingle(curve, scored, rec) {
 
   const classes = Object.keys(result.class_probabilities);
   LcPlot.bars($("class-plot"), classes, classes.map((c) => result.class_probabilities[c]));
+  renderExplanation(result);
   $("result").dataset.curveId = result.id || "";
   $("result").hidden = false;
   $("result").dataset.state = "done";
@@ -162,11 +163,20 @@ async function scoreSingle(getCurve) {
   $("result").dataset.state = "busy";
   $("busy").hidden = false;
   try {
-    const curve = await getCurve();
-    const scored = await postJson("/v1/score", { light_curves: [curve] });
+    const got = await getCurve();
+    const curve = got.light_curve || got;
+    const bandMap = parseBandMap($("band-map").value) || got.band_map || null;
+    const body = { light_curves: [curve] };
+    if (bandMap) body.band_map = bandMap;
+    const scored = await postJson("/v1/score", body);
     const period = scored.results[0].period;
-    const rec = await postJson("/v1/reconstruct", { light_curve: { ...curve, period } });
+    const recBody = { light_curve: { ...curve, period } };
+    if (bandMap) recBody.band_map = bandMap;
+    const rec = await postJson("/v1/reconstruct", recBody);
     renderSingle(curve, scored, rec);
+    $("example-label").textContent = got.label
+      ? `catalogue class: ${got.label} (${got.survey}); expected: ${got.expected}`
+      : "";
   } catch (error) {
     $("result").dataset.state = "error";
     showError($("error"), error);
@@ -177,8 +187,48 @@ async function scoreSingle(getCurve) {
 
 async function loadExample() {
   const name = $("example-select").value;
-  const example = await api(`/v1/examples/${encodeURIComponent(name)}`);
-  return example.light_curve;
+  return api(`/v1/examples/${encodeURIComponent(name)}`);
+}
+
+function parseBandMap(text) {
+  const items = text.split(",").map((item) => item.trim()).filter((item) => item);
+  if (items.length === 0) return null;
+  const map = {};
+  for (const item of items) {
+    const [source, target] = item.split("=").map((part) => (part || "").trim());
+    if (!source || !target) throw new Error(`Band map entry "${item}" is not NAME=BAND, e.g. V=I.`);
+    map[source] = target;
+  }
+  return map;
+}
+
+function renderExplanation(result) {
+  const read = result.bands_read || {};
+  $("bands-read").textContent = Object.entries(read)
+    .map(([name, model]) => (name === model ? name : `${name} as ${model}`))
+    .join(", ") || "n/a";
+  const e = result.explanation;
+  $("explanation").hidden = !e;
+  if (!e) return;
+  $("explanation-summary").textContent = e.summary;
+  const body = $("explanation-terms").querySelector("tbody");
+  body.textContent = "";
+  for (const [term, value] of Object.entries(e.terms)) {
+    const tr = document.createElement("tr");
+    if (term === e.dominant_term) tr.classList.add("anomalous");
+    const cells = [
+      [term, false], [fmt(value, 3), true],
+      [e.typical ? fmt(e.typical[term], 3) : "n/a", true],
+      [e.deviation ? fmt(e.deviation[term], 2) : "n/a", true],
+    ];
+    for (const [text, numeric] of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (numeric) td.className = "num";
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
 }
 
 /* ---------------------------------------------------------------- many curves -------- */
