@@ -147,6 +147,4 @@ async def reconstruct(body: ReconstructRequest, request: Request) -> Reconstruct
     deviation at ``phases`` (thesis eqs. 9.2-9.5), in magnitudes, for plots."""
     request.state.curves = 1
     async with time_limit(request):
-        return await pipeline_of(request).reconstruct(
-            body.light_curve, body.phases, body.band_map
-        )
+        return await pipeline_of(request).reconstruct(body.light_curve, body.phases, body.band_map)

@@ -36,7 +36,7 @@ BandMap = dict[
 BAND_MAP_FIELD = Field(
     None,
     max_length=64,
-    description="rename the curves' bands before scoring, e.g. {\"V\": \"I\"} to read V-band "
+    description='rename the curves\' bands before scoring, e.g. {"V": "I"} to read V-band '
     "curves with a model of band I; bands not named are kept",
 )
 
@@ -121,7 +121,7 @@ class CurveScore(BaseModel):
     bands_read: dict[str, str] | None = Field(
         None,
         description="the curve's bands the model read, each with the model band it was read "
-        "as, e.g. {\"V\": \"I\"}; bands not listed were not read",
+        'as, e.g. {"V": "I"}; bands not listed were not read',
     )
 
 
