@@ -140,6 +140,8 @@ def table_inliers(results: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
 
     by_class = ok.groupby(["survey", "family", "label", "counted_by"]).apply(summary)
     by_family = ok.groupby(["family"]).apply(summary)
+    by_class["n"] = by_class["n"].astype(int)
+    by_family["n"] = by_family["n"].astype(int)
     total = summary(ok)
     return by_class, by_family, total, len(results) - len(ok)
 

@@ -298,10 +298,8 @@ class Scorer:
         return out
 
     def term_names(self) -> list[str]:
-        """The names of the terms of the score: ``latent``, then each feature's when the
-        model scores with the feature term."""
-        names = [LATENT_TERM]
-        return names + feature_names(self.config) if self.config.ias_with_features else names
+        """The names of the terms of the score (:func:`term_names`)."""
+        return term_names(self.config)
 
     def score_terms(
         self, curves: Sequence[LightCurve], ias: np.ndarray, probs: np.ndarray, periods
@@ -401,6 +399,13 @@ class Scorer:
             observed_err=batch.error[0].double().numpy()[mask] * scale,
             observed_band=band,
         )
+
+
+def term_names(config) -> list[str]:
+    """The names of the terms of a model's score: ``latent``, then each feature's when the
+    model scores with the feature term."""
+    names = [LATENT_TERM]
+    return names + feature_names(config) if config.ias_with_features else names
 
 
 def score_terms(

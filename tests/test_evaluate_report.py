@@ -22,7 +22,7 @@ from lcvade import cli
 from lcvade.lightcurve import LightCurve
 from training.data import load_labelled
 from training.evaluation import EvaluationError, run_evaluation
-from training.split import outlier_split
+from training.split import id_set_digest, outlier_split
 
 MACHO = Path(__file__).parent / "data" / "macho"
 FIGURES = ("ias-histogram", "roc-pr", "reconstructions", "ias-extremes", "confusion")
@@ -90,6 +90,9 @@ def test_train_writes_a_loadable_calibrated_model(trained):
     assert len(ids["fit"]) + len(ids["calibration"]) == train_total
     assert not set(ids["fit"]) & set(ids["calibration"])
     assert not (set(ids["fit"]) | set(ids["calibration"])) & set(ids["test"])
+    assert held["fit_ids_sha256"] == id_set_digest(np.array(ids["fit"]))
+    assert held["calibration_ids_sha256"] == id_set_digest(np.array(ids["calibration"]))
+    assert f"{len(ids['fit'])} curves fitted, 6 held out for calibration" in output
     # and its values are the IAS of exactly those curves under the stored (float16) weights
     scorer = lcvade.load(out, device="cpu")
     data = load_labelled(trained[0], trained[1], period_cache=out / "period_cache.parquet")

@@ -31,10 +31,9 @@ import torch
 from lcvade.atomic_files import write_json_atomic
 from lcvade.calibration import IASCalibration
 from lcvade.checkpoint import MANIFEST_FILE, save_model
-from lcvade.explanation import LATENT_TERM, typical_values
-from lcvade.features import feature_names
+from lcvade.explanation import typical_values
 from lcvade.model import LCVaDE
-from lcvade.scorer import resolve_device, score_terms
+from lcvade.scorer import resolve_device, score_terms, term_names
 from training.config import ConfigError, TrainConfig, equivalent_command, to_toml
 from training.data import LabelledCurves, load_labelled
 from training.fitting import fit
@@ -123,9 +122,8 @@ def calibrate(
     terms, _ = score_terms(
         model, model.config, curves, outputs.ias, np.exp(outputs.log_q_y), periods
     )
-    names = [LATENT_TERM] + (feature_names(model.config) if model.config.ias_with_features else [])
     statistics = {}
-    for name, column in zip(names, terms.T, strict=True):
+    for name, column in zip(term_names(model.config), terms.T, strict=True):
         median, spread = typical_values(column)
         statistics[name] = {"median": median, "spread": spread}
     return IASCalibration(outputs.ias), accuracy, statistics
@@ -232,7 +230,6 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
     wall = time.perf_counter() - started
     training = training_record(config, argv, data, split, outcome.state, accuracy, wall)
     training["calibration"] = held.describe(data.ids, data.labels)
-    training["calibration_accuracy"] = training.pop("train_accuracy")
     training["device"] = str(device)
     # CPU seconds of this process (this invocation only): with one thread, about what the
     # run takes on an idle machine, however busy this one was
@@ -269,7 +266,7 @@ def training_record(
     data: LabelledCurves,
     split: OutlierSplit,
     state: LoopState,
-    train_accuracy: float,
+    calibration_accuracy: float,
     wall_time_s: float,
 ) -> dict[str, Any]:
     """The ``training`` dict of the manifest (what reproduces and describes the run)."""
@@ -296,7 +293,7 @@ def training_record(
             {k: round(v, 4) for k, v in epoch.items() if k in HISTORY_TERMS}
             for epoch in state.history
         ],
-        "train_accuracy": train_accuracy,
+        "calibration_accuracy": calibration_accuracy,
         "fit_time_s": round(state.elapsed_s, 1),
         "wall_time_s": round(wall_time_s, 1),
         "config": config.identity(),
