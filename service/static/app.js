@@ -165,7 +165,7 @@ async function scoreSingle(getCurve) {
   try {
     const got = await getCurve();
     const curve = got.light_curve || got;
-    const bandMap = parseBandMap($("band-map").value) || got.band_map || null;
+    const bandMap = got.band_map || null;
     const body = { light_curves: [curve] };
     if (bandMap) body.band_map = bandMap;
     const scored = await postJson("/v1/score", body);
@@ -188,18 +188,6 @@ async function scoreSingle(getCurve) {
 async function loadExample() {
   const name = $("example-select").value;
   return api(`/v1/examples/${encodeURIComponent(name)}`);
-}
-
-function parseBandMap(text) {
-  const items = text.split(",").map((item) => item.trim()).filter((item) => item);
-  if (items.length === 0) return null;
-  const map = {};
-  for (const item of items) {
-    const [source, target] = item.split("=").map((part) => (part || "").trim());
-    if (!source || !target) throw new Error(`Band map entry "${item}" is not NAME=BAND, e.g. V=I.`);
-    map[source] = target;
-  }
-  return map;
 }
 
 function renderExplanation(result) {
