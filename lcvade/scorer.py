@@ -303,9 +303,9 @@ class Scorer:
 
     def score_terms(
         self, curves: Sequence[LightCurve], ias: np.ndarray, probs: np.ndarray, periods
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The terms of each score (N, T) in :meth:`term_names` order, and the standardised
-        features f (N, F) of the curves (:mod:`lcvade.explanation`)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The terms of each score (N, T) in :meth:`term_names` order, the standardised
+        features f (N, F) of the curves and their raw features (NaN for a missing band)."""
         return score_terms(self.model, self.config, curves, ias, probs, periods)
 
     def explain(
@@ -318,7 +318,7 @@ class Scorer:
         """The :class:`Explanation` of each score."""
         config = self.config
         term_names = self.term_names()
-        terms, f = self.score_terms(curves, ias, probs, periods)
+        terms, f, raw = self.score_terms(curves, ias, probs, periods)
         stats = self.manifest.term_statistics
         typical = spread = deviation = None
         if stats and all(n in stats for n in term_names):
@@ -333,7 +333,6 @@ class Scorer:
         closest = np.argmax(probs, axis=1)
         delta = class_distances(f, mu[closest], var[closest])
         class_raw = mu[closest] * f_std + f_mean
-        raw = f * f_std + f_mean
         features = feature_names(config)
         n_bands = config.n_bands
         first_amplitude = n_bands if config.feature_set == "thesis" else 0
@@ -342,7 +341,11 @@ class Scorer:
         out = []
         for i in range(len(curves)):
             dominant = None if deviation is None else term_names[int(np.argmin(deviation[i]))]
-            j = int(amplitude_columns[np.argmax(np.abs(delta[i, amplitude_columns]))])
+            # the band furthest from the class, among the bands the curve has
+            away = np.where(
+                np.isnan(raw[i, amplitude_columns]), -1.0, np.abs(delta[i, amplitude_columns])
+            )
+            j = int(amplitude_columns[np.argmax(away)])
             k = int(closest[i])
             row = Explanation(
                 terms=named(term_names, terms[i]),
@@ -415,7 +418,7 @@ def score_terms(
     ias: np.ndarray,
     probs: np.ndarray,
     periods,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The terms of the scores ``ias`` with posteriors ``probs`` (:meth:`Scorer.score_terms`)."""
     raw = curve_features(curves, periods, config).astype(np.float32).astype(np.float64)
     f_mean = model.feature_mean.detach().double().cpu().numpy()
@@ -427,7 +430,8 @@ def score_terms(
         var = model.prior.f_var().detach().double().cpu().numpy()
         parts = feature_terms(probs, f, mu, var)
     latent = latent_term(ias, parts)[:, None]
-    return (latent if parts is None else np.concatenate([latent, parts], axis=1)), f
+    terms = latent if parts is None else np.concatenate([latent, parts], axis=1)
+    return terms, f, raw
 
 
 def named(names: Sequence[str], values) -> dict[str, float]:

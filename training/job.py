@@ -119,7 +119,7 @@ def calibrate(
     median and spread of every term of their scores (:mod:`lcvade.explanation`)."""
     outputs = evaluate_model(model, data.batch)
     accuracy = float(np.mean(outputs.predicted == data.labels.numpy()))
-    terms, _ = score_terms(
+    terms, _, _ = score_terms(
         model, model.config, curves, outputs.ias, np.exp(outputs.log_q_y), periods
     )
     statistics = {}
