@@ -116,6 +116,8 @@ def test_the_model_scores_real_macho_curves(trained):
         assert np.isfinite(r.ias) and 0.0 <= r.percentile <= 100.0
         assert 0.0 < r.p_value <= 1.0
         assert sum(r.class_probabilities.values()) == pytest.approx(1.0, abs=1e-5)  # float32
+        # a model from lcvade train keeps the terms' typical values: a dominant term is named
+        assert r.explanation.dominant_term in r.explanation.terms
 
 
 def test_evaluate_rebuilds_the_split_and_writes_metrics_and_report(trained, runner, tmp_path):

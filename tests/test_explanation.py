@@ -136,3 +136,17 @@ def test_batch_output_carries_the_explanation_and_the_band_read(tmp_path):
     np.testing.assert_allclose(total, rows["ias"], rtol=1e-12, atol=1e-9)
     assert (rows["closest_class"] == rows["predicted_class"]).all()
     assert rows["explanation"].str.contains("closest class").all()
+
+
+def test_the_amplitude_is_compared_in_a_band_the_curve_has(tmp_path):
+    config = LCVaDEConfig(n_classes=2, channels=4, bands=["g", "r"])
+    save_model(LCVaDE(config), tmp_path / "m", class_names=["a", "b"])
+    scorer = lcvade.load(tmp_path / "m", device="cpu")
+    rows = pd.read_csv(EXAMPLES / "ztf_sn_ia.csv")
+    g = rows[rows["band"] == "g"]
+    only_g = LightCurve(g.time, g.mag, g.mag_err, g.band.tolist(), period=20.0)
+    e = scorer.score([only_g])[0].explanation
+    assert e.amplitude_feature == "log10_amplitude_g"
+    expected = np.subtract(*np.percentile(g.mag.to_numpy(np.float32), [95, 5]))
+    assert e.amplitude == pytest.approx(expected, rel=1e-5)
+    assert list(e.terms) == ["latent", *scorer.manifest.feature_names]
