@@ -190,6 +190,15 @@ async function loadExample() {
   return api(`/v1/examples/${encodeURIComponent(name)}`);
 }
 
+function appendCells(tr, cells) {
+  for (const [text, numeric] of cells) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (numeric) td.className = "num";
+    tr.appendChild(td);
+  }
+}
+
 function renderExplanation(result) {
   const read = result.bands_read || {};
   $("bands-read").textContent = Object.entries(read)
@@ -209,12 +218,7 @@ function renderExplanation(result) {
       [e.typical ? fmt(e.typical[term], 3) : "n/a", true],
       [e.deviation ? fmt(e.deviation[term], 2) : "n/a", true],
     ];
-    for (const [text, numeric] of cells) {
-      const td = document.createElement("td");
-      td.textContent = text;
-      if (numeric) td.className = "num";
-      tr.appendChild(td);
-    }
+    appendCells(tr, cells);
     body.appendChild(tr);
   }
 }
@@ -254,12 +258,7 @@ function renderTable() {
       [r.is_anomaly === null ? "n/a" : r.is_anomaly ? "yes" : "no", false],
       [r.predicted_class, false], [fmt(r.period, 5), true],
     ];
-    for (const [text, numeric] of cells) {
-      const td = document.createElement("td");
-      td.textContent = text;
-      if (numeric) td.className = "num";
-      tr.appendChild(td);
-    }
+    appendCells(tr, cells);
     body.appendChild(tr);
     const phase = row.curve.time.map((t) => foldPhase(t, r.period));
     LcPlot.thumbnail(svg, phase, row.curve.mag);
