@@ -10,7 +10,8 @@ model), every class an inlier.  The steps:
 2. ``lcvade train`` with ``lcvade/data/models/default/train_config.toml`` (the thesis
    architecture, C = 72), timed;
 3. ``lcvade evaluate`` on the held-out inliers of the section 9.2 split (accuracy);
-4. with ``--install``: copy ``manifest.json`` and ``model.safetensors`` into
+4. with ``--install``: copy ``manifest.json``, ``model.safetensors`` and ``object_ids.json``
+   (the objects the fit and the calibration saw, read by ``default_model_real.py``) into
    ``lcvade/data/models/default/`` together with the evaluation metrics.
 
 Run again on the same ``--workdir``, it resumes an interrupted training, and evaluates (and
@@ -94,8 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     record = read_manifest(out).training
     print(
         f"training: {record['wall_time_s']:.0f} s wall in all ({record['fit_time_s']:.0f} s "
-        f"of epochs), {record['cpu_time_s']:.0f} s CPU; training accuracy "
-        f"{record['train_accuracy']:.4f}"
+        f"of epochs), {record['cpu_time_s']:.0f} s CPU; accuracy on the calibration slice "
+        f"{record.get('calibration_accuracy', record.get('train_accuracy')):.4f}"
     )
     report = run_evaluation(out, data, table, out=args.workdir / "evaluation", progress=True)
     metrics = report.metrics
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"weights file: {size:.1f} MiB")
     if args.install:
         BUNDLE.mkdir(parents=True, exist_ok=True)
-        for name in ("manifest.json", "model.safetensors"):
+        for name in ("manifest.json", "model.safetensors", "object_ids.json"):
             shutil.copy2(out / name, BUNDLE / name)
         summary = {
             "command": "python benchmarks/train_default.py " + " ".join(sys.argv[1:]),

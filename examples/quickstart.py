@@ -1,20 +1,40 @@
+from pathlib import Path
+
+import pandas as pd
+
 import lcvade
-from lcvade.simulation import simulate, to_lightcurves
 
 scorer = lcvade.load()  # the bundled default model; lcvade.load("path/to/model") for yours
 
-# ten simulated OGLE-like I-band curves with their true periods (or build your own:
-# lcvade.LightCurve(time=t, mag=mag, mag_err=err, period=0.5567, id="RR Lyr 1"))
-lightcurves, objects = simulate(10, seed=1)
-curves = to_lightcurves(lightcurves, objects)
-for result in scorer.score(curves):
-    print(result.id, result.predicted_class, f"IAS {result.ias:.1f}", f"p {result.p_value:.3f}")
+# real labelled curves bundled with the web page (service/static/examples/PROVENANCE.md):
+# four ASAS-3 V-band stars of known class and a ZTF type Ia supernova (r band, written R)
+EXAMPLES = Path(lcvade.__file__).parents[1] / "service" / "static" / "examples"
+KNOWN = {
+    "asas_rr_lyrae_fm": ("RR_Lyrae_FM", "V"),
+    "asas_classical_cepheid": ("Classical_Cepheid", "V"),
+    "asas_mira": ("Mira", "V"),
+    "asas_w_ursae_maj": ("W_Ursae_Maj", "V"),
+    "ztf_sn_ia": ("SN Ia (a transient: the anomaly)", "R"),
+}
+band = (scorer.config.bands or ["mag"])[0]  # the default model reads one band
+for name, (label, survey_band) in KNOWN.items():
+    rows = pd.read_csv(EXAMPLES / f"{name}.csv")
+    rows = rows[rows["band"] == survey_band]
+    curve = lcvade.LightCurve(rows.time, rows.mag, rows.mag_err, rows.band.tolist(), id=name)
+    # no period given: the scorer searches one; the band map reads the survey band as the
+    # model's band, and the result says which band was read
+    result = scorer.score([curve], band_map={survey_band: band})[0]
+    print(
+        f"{name} ({label}): {result.predicted_class}, p {result.p_value:.3f}, "
+        f"anomaly {result.is_anomaly}, read {result.bands_read}, period {result.period:.4g} d"
+    )
+    print("   why:", result.explanation.summary)
 
-# without a period the scorer runs a Lomb-Scargle search and reports its confidence
-bare = lcvade.LightCurve(curves[0].time, curves[0].mag, curves[0].mag_err)
-result = scorer.score([bare])[0]
-print(result.period, result.period_source, result.period_confidence, result.is_anomaly)
+# a known period (days) skips the search
+rows = pd.read_csv(EXAMPLES / "asas_rr_lyrae_fm.csv")
+star = lcvade.LightCurve(rows.time, rows.mag, rows.mag_err, period=0.4245, id="ASAS 259149")
+print(scorer.score([star])[0].period_source)  # "given"
 
 # the decoder's Gaussian-process reconstruction of the folded curve, for plots
-rec = scorer.reconstruct(curves[0])
+rec = scorer.reconstruct(star)
 print(rec.phases.shape, rec.mean.shape, rec.std.shape, rec.induction_mean.shape)

@@ -15,11 +15,12 @@ from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
 from lcvade.period import FrequencyGrid, PeriodResult, find_period, find_periods
-from lcvade.scorer import Reconstruction, Scorer, ScoreResult, bundled_models, load
+from lcvade.scorer import Explanation, Reconstruction, Scorer, ScoreResult, bundled_models, load
 from lcvade.version import __version__
 
 __all__ = [
     "CheckpointError",
+    "Explanation",
     "FrequencyGrid",
     "IASCalibration",
     "LCVaDE",

@@ -17,7 +17,7 @@ Curves are padded to the longest one in the batch and a mask marks the real poin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -85,11 +85,74 @@ def band_channels(curve: LightCurve, config: LCVaDEConfig) -> np.ndarray:
     return channels
 
 
+UNLABELLED_BAND = "(unlabelled)"
+
+
+def bands_read(
+    names: Sequence[str], config: LCVaDEConfig, band_map: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Which of a curve's band ``names`` (as sent, before ``band_map``; empty for an
+    unlabelled curve) the model reads, and as which of its bands: ``{"V": "I"}`` for V points
+    read by an I-band model.
+
+    Bands the model does not know are left out; an unlabelled curve is ``"(unlabelled)"``, and
+    a model of one unnamed band reads a band under its own name.
+    """
+    if not names:
+        return {UNLABELLED_BAND: config.bands[0] if config.bands else "mag"}
+    mapping = band_map or {}
+    out = {}
+    for name in sorted(set(names)):
+        target = mapping.get(name, name)
+        if config.bands is None or target in config.bands:
+            out[name] = target
+    return out
+
+
 def subsample_indices(n_points: int, max_points: int) -> np.ndarray:
     """Deterministic, evenly spaced positions of at most ``max_points`` out of ``n_points``."""
     if n_points <= max_points:
         return np.arange(n_points)
     return np.round(np.linspace(0, n_points - 1, max_points)).astype(np.int64)
+
+
+def band_summary(
+    curve: LightCurve, config: LCVaDEConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A curve's band channels, and per band its m, s and the two band parts of f.
+
+    Raises :class:`LightCurveError` when a band present has fewer than ``min_points`` points.
+    """
+    channels = band_channels(curve, config)
+    counts = np.bincount(channels, minlength=config.n_bands)
+    present = counts > 0
+    if (counts[present] < config.min_points).any():
+        b = int(np.flatnonzero(present & (counts < config.min_points))[0])
+        raise LightCurveError(
+            f"band channel {b} has {counts[b]} points; the model needs at least "
+            f"{config.min_points} per band",
+            field="points",
+        )
+    per_band = np.zeros((config.n_bands, counts.max()))
+    per_band_mask = np.arange(counts.max()) < counts[:, None]
+    per_band[per_band_mask] = curve.mag[np.argsort(channels, kind="stable")]
+    means, stds = band_statistics(per_band, per_band_mask, config.scale_floor)
+    firsts, seconds = band_features(per_band, per_band_mask, means, stds, config)
+    return channels, means, stds, firsts, seconds
+
+
+def curve_features(
+    curves: Sequence[LightCurve], periods: Sequence[float], config: LCVaDEConfig
+) -> np.ndarray:
+    """The raw features f (N, F) of ``curves`` with ``periods``, as :func:`collate` makes them
+    (NaN for a band a curve lacks), without folding."""
+    out = np.full((len(curves), config.feature_dim), np.nan)
+    n_bands = config.n_bands
+    for row, curve in enumerate(curves):
+        _, _, _, firsts, seconds = band_summary(curve, config)
+        out[row, :n_bands], out[row, n_bands : 2 * n_bands] = firsts, seconds
+    out[:, -1] = np.log10(np.asarray(periods, dtype=np.float64))
+    return out
 
 
 def collate(
@@ -113,23 +176,7 @@ def collate(
     firsts = np.full((n, n_bands), np.nan)
     seconds = np.full((n, n_bands), np.nan)
     for row, curve in enumerate(curves):
-        channels = band_channels(curve, config)
-        counts = np.bincount(channels, minlength=n_bands)
-        present = counts > 0
-        if (counts[present] < config.min_points).any():
-            b = int(np.flatnonzero(present & (counts < config.min_points))[0])
-            raise LightCurveError(
-                f"band channel {b} has {counts[b]} points; the model needs at least "
-                f"{config.min_points} per band",
-                field="points",
-            )
-        per_band = np.zeros((n_bands, counts.max()))
-        per_band_mask = np.arange(counts.max()) < counts[:, None]
-        per_band[per_band_mask] = curve.mag[np.argsort(channels, kind="stable")]
-        means[row], stds[row] = band_statistics(per_band, per_band_mask, config.scale_floor)
-        firsts[row], seconds[row] = band_features(
-            per_band, per_band_mask, means[row], stds[row], config
-        )
+        channels, means[row], stds[row], firsts[row], seconds[row] = band_summary(curve, config)
         keep = subsample_indices(len(curve), config.max_points)
         k = keep.size
         time[row, :k] = curve.time[keep]

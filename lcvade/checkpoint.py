@@ -70,6 +70,9 @@ class Manifest(BaseModel):
     feature_mean: list[float]
     feature_std: list[float]
     calibration_size: int = 0
+    # median and robust spread of each term of the score on the calibration inliers
+    # (lcvade.explanation); None for models calibrated before the terms were kept
+    term_statistics: dict[str, dict[str, float]] | None = None
     training: dict[str, Any] = {}
     weights_sha256: str
 
@@ -92,11 +95,14 @@ def save_model(
     calibration: IASCalibration | None = None,
     training: dict[str, Any] | None = None,
     weights_dtype: torch.dtype | None = None,
+    term_statistics: dict[str, dict[str, float]] | None = None,
 ) -> Path:
     """Write ``model`` to ``directory`` (created if needed); both files are replaced atomically.
 
     ``weights_dtype`` (e.g. ``torch.float16``) stores the floating-point weights in a smaller
-    type; :func:`load_model` casts them back into the float32 model.
+    type; :func:`load_model` casts them back into the float32 model.  ``term_statistics``
+    (term name -> ``{"median", "spread"}`` on the calibration inliers) lets results say which
+    term of the score is unusual (:mod:`lcvade.explanation`).
     """
     config = model.config
     if len(class_names) != config.n_classes:
@@ -124,6 +130,7 @@ def save_model(
         feature_mean=model.feature_mean.tolist(),
         feature_std=model.feature_std.tolist(),
         calibration_size=0 if calibration is None else len(calibration),
+        term_statistics=term_statistics,
         training=training or {},
         weights_sha256=file_sha256(weights),
     )

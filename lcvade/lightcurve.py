@@ -8,7 +8,7 @@ object's period.  Construction validates everything a model needs and raises
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,6 +190,20 @@ class LightCurve:
             self.time, self.mag, self.mag_err, self.band, period=period, id=self.id, min_points=1
         )
 
+    def with_bands(self, band_map: Mapping[str, str] | None) -> LightCurve:
+        """A copy of this curve with its band names renamed by ``band_map`` (others kept)."""
+        if not band_map or self.band is None:
+            return self
+        return LightCurve(
+            self.time,
+            self.mag,
+            self.mag_err,
+            map_band_names(self.band, band_map),
+            period=self.period,
+            id=self.id,
+            min_points=1,
+        )
+
     def __repr__(self) -> str:
         bands = ",".join(self.bands) or "-"
         return (
@@ -254,3 +268,8 @@ def check_foldable(
                 "one time add no phase coverage)",
                 field="time",
             )
+
+
+def map_band_names(bands: np.ndarray, band_map: Mapping[str, str]) -> np.ndarray:
+    """Band names renamed by ``band_map`` (names not in it, and missing names, are kept)."""
+    return np.array([band_map.get(b, b) if b is not None else None for b in bands], dtype=object)

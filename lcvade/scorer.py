@@ -9,17 +9,26 @@ against the training inliers (:mod:`lcvade.calibration`).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
 
-from lcvade.batching import CurveBatch, collate
+from lcvade.batching import CurveBatch, collate, curve_features
+from lcvade.batching import bands_read as batching_bands_read
 from lcvade.calibration import IASCalibration
 from lcvade.checkpoint import CheckpointError, Manifest, load_model
+from lcvade.explanation import (
+    LATENT_TERM,
+    class_distances,
+    deviations,
+    feature_terms,
+    latent_term,
+)
+from lcvade.features import feature_names
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
 from lcvade.period import DEFAULT_GRID, FrequencyGrid, find_periods
@@ -28,6 +37,44 @@ from models.backbone import frozen_weights
 
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_P_VALUE_THRESHOLD = 0.01
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a curve scored as it did (:mod:`lcvade.explanation`).
+
+    ``terms`` are the parts of the score, which add up to the IAS: ``latent`` and, for a
+    model scoring with the feature term, one per feature of f.  ``typical``/``spread`` are
+    their median and robust spread on the calibration inliers and ``deviation`` the term's
+    distance from typical in spreads (all None for a model that does not keep them);
+    ``dominant_term`` is the term furthest below typical.  The curve's period and amplitude
+    are compared with those typical of the closest class, in that class's standard
+    deviations of p(f|y); the amplitude is the 5-95 percentile range in magnitudes for the
+    ``shape`` feature set and the standard deviation s for ``thesis``.
+    """
+
+    terms: dict[str, float]
+    typical: dict[str, float] | None
+    spread: dict[str, float] | None
+    deviation: dict[str, float] | None
+    dominant_term: str | None
+    closest_class: str
+    closest_class_probability: float
+    period: float
+    class_period: float
+    period_deviation: float
+    amplitude_feature: str
+    amplitude: float
+    class_amplitude: float
+    amplitude_deviation: float
+    summary: str
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("terms", "typical", "spread", "deviation"):
+            if out[name] is not None:
+                out[name] = dict(out[name])
+        return out
 
 
 @dataclass(frozen=True)
@@ -45,11 +92,17 @@ class ScoreResult:
     percentile: float | None
     p_value: float | None
     is_anomaly: bool | None
+    explanation: Explanation | None = None
+    bands_read: dict[str, str] | None = None
 
     def to_dict(self) -> dict:
         """The fields as a plain dict (the class probabilities copied)."""
         out = {f.name: getattr(self, f.name) for f in SCORE_RESULT_FIELDS}
         out["class_probabilities"] = dict(self.class_probabilities)
+        if self.explanation is not None:
+            out["explanation"] = self.explanation.to_dict()
+        if self.bands_read is not None:
+            out["bands_read"] = dict(self.bands_read)
         return out
 
 
@@ -182,12 +235,23 @@ class Scorer:
         )
 
     def score(
-        self, curves: Sequence[LightCurve], batch_size: int | None = None
+        self,
+        curves: Sequence[LightCurve],
+        batch_size: int | None = None,
+        *,
+        band_map: Mapping[str, str] | None = None,
     ) -> list[ScoreResult]:
-        """Score ``curves``; results are in input order."""
+        """Score ``curves``; results are in input order.
+
+        ``band_map`` renames the curves' bands before scoring, e.g. ``{"V": "I"}`` to read
+        V-band curves with an I-band model; each result's ``bands_read`` says which input band
+        was read as which of the model's bands.
+        """
         curves = list(curves)
         if not curves:
             return []
+        read = [batching_bands_read(c.bands, self.config, band_map) for c in curves]
+        curves = [c.with_bands(band_map) for c in curves]
         periods, sources, confidences = self.resolve_periods(curves)
         size = batch_size or self.batch_size
         ias = np.empty(len(curves))
@@ -196,7 +260,7 @@ class Scorer:
             stop = start + size
             batch = collate(curves[start:stop], periods[start:stop], self.config)
             ias[start:stop], probs[start:stop] = self.score_batch(batch)
-        return self.results(curves, ias, probs, periods, sources, confidences)
+        return self.results(curves, ias, probs, periods, sources, confidences, bands_read=read)
 
     def results(
         self,
@@ -206,12 +270,23 @@ class Scorer:
         periods: np.ndarray,
         sources: Sequence[str],
         confidences: Sequence[float | None],
+        *,
+        bands_read: Sequence[dict[str, str]] | None = None,
+        explain: bool = True,
     ) -> list[ScoreResult]:
-        """Assemble :class:`ScoreResult` objects from raw scores."""
+        """Assemble :class:`ScoreResult` objects from raw scores.
+
+        ``bands_read`` (one per curve) says which input band each curve's points came from,
+        when a band map renamed them; without it, the curves' own band names.  ``explain``
+        adds the :class:`Explanation` of every score.
+        """
         names = self.class_names
         if self.calibration is not None:
             percentile = self.calibration.percentile(ias)
             p_value = self.calibration.p_value(ias)
+        explanations = self.explain(curves, ias, probs, periods) if explain and curves else None
+        if bands_read is None:
+            bands_read = [batching_bands_read(c.bands, self.config) for c in curves]
         out = []
         for i, curve in enumerate(curves):
             p = None if self.calibration is None else float(p_value[i])
@@ -228,8 +303,80 @@ class Scorer:
                     percentile=None if self.calibration is None else float(percentile[i]),
                     p_value=p,
                     is_anomaly=None if p is None else bool(p < self.p_value_threshold),
+                    explanation=None if explanations is None else explanations[i],
+                    bands_read=dict(bands_read[i]),
                 )
             )
+        return out
+
+    def term_names(self) -> list[str]:
+        """The names of the terms of the score (:func:`term_names`)."""
+        return term_names(self.config)
+
+    def score_terms(
+        self, curves: Sequence[LightCurve], ias: np.ndarray, probs: np.ndarray, periods
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The terms of each score (N, T) in :meth:`term_names` order, the standardised
+        features f (N, F) of the curves and their raw features (NaN for a missing band)."""
+        return score_terms(self.model, self.config, curves, ias, probs, periods)
+
+    def explain(
+        self,
+        curves: Sequence[LightCurve],
+        ias: np.ndarray,
+        probs: np.ndarray,
+        periods: np.ndarray,
+    ) -> list[Explanation]:
+        """The :class:`Explanation` of each score."""
+        config = self.config
+        term_names = self.term_names()
+        terms, f, raw = self.score_terms(curves, ias, probs, periods)
+        stats = self.manifest.term_statistics
+        typical = spread = deviation = None
+        if stats and all(n in stats for n in term_names):
+            typical = np.array([stats[n]["median"] for n in term_names])
+            spread = np.array([stats[n]["spread"] for n in term_names])
+            deviation = deviations(terms, typical, spread)
+        prior = self.model.prior
+        mu = prior.f_mean.detach().double().cpu().numpy()
+        var = prior.f_var().detach().double().cpu().numpy()
+        f_mean = self.model.feature_mean.detach().double().cpu().numpy()
+        f_std = self.model.feature_std.detach().double().cpu().numpy()
+        closest = np.argmax(probs, axis=1)
+        delta = class_distances(f, mu[closest], var[closest])
+        class_raw = mu[closest] * f_std + f_mean
+        features = feature_names(config)
+        n_bands = config.n_bands
+        first_amplitude = n_bands if config.feature_set == "thesis" else 0
+        amplitude_columns = np.arange(first_amplitude, first_amplitude + n_bands)
+        to_amplitude = (lambda v: v) if config.feature_set == "thesis" else (lambda v: 10.0**v)
+        out = []
+        for i in range(len(curves)):
+            dominant = None if deviation is None else term_names[int(np.argmin(deviation[i]))]
+            # the band furthest from the class, among the bands the curve has
+            away = np.where(
+                np.isnan(raw[i, amplitude_columns]), -1.0, np.abs(delta[i, amplitude_columns])
+            )
+            j = int(amplitude_columns[np.argmax(away)])
+            k = int(closest[i])
+            row = Explanation(
+                terms=named(term_names, terms[i]),
+                typical=None if typical is None else named(term_names, typical),
+                spread=None if spread is None else named(term_names, spread),
+                deviation=None if deviation is None else named(term_names, deviation[i]),
+                dominant_term=dominant,
+                closest_class=self.class_names[k],
+                closest_class_probability=float(probs[i, k]),
+                period=float(periods[i]),
+                class_period=float(10.0 ** class_raw[i, -1]),
+                period_deviation=float(delta[i, -1]),
+                amplitude_feature=features[j],
+                amplitude=float(to_amplitude(raw[i, j])),
+                class_amplitude=float(to_amplitude(class_raw[i, j])),
+                amplitude_deviation=float(delta[i, j]),
+                summary="",
+            )
+            out.append(replace(row, summary=explanation_summary(row)))
         return out
 
     # -- reconstruction -------------------------------------------------------------------
@@ -267,6 +414,56 @@ class Scorer:
             observed_err=batch.error[0].double().numpy()[mask] * scale,
             observed_band=band,
         )
+
+
+def term_names(config) -> list[str]:
+    """The names of the terms of a model's score: ``latent``, then each feature's when the
+    model scores with the feature term."""
+    names = [LATENT_TERM]
+    return names + feature_names(config) if config.ias_with_features else names
+
+
+def score_terms(
+    model: LCVaDE,
+    config,
+    curves: Sequence[LightCurve],
+    ias: np.ndarray,
+    probs: np.ndarray,
+    periods,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The terms of the scores ``ias`` with posteriors ``probs`` (:meth:`Scorer.score_terms`)."""
+    raw = curve_features(curves, periods, config).astype(np.float32).astype(np.float64)
+    f_mean = model.feature_mean.detach().double().cpu().numpy()
+    f_std = model.feature_std.detach().double().cpu().numpy()
+    f = np.nan_to_num((raw - f_mean) / f_std, nan=0.0)
+    parts = None
+    if config.ias_with_features:
+        mu = model.prior.f_mean.detach().double().cpu().numpy()
+        var = model.prior.f_var().detach().double().cpu().numpy()
+        parts = feature_terms(probs, f, mu, var)
+    latent = latent_term(ias, parts)[:, None]
+    terms = latent if parts is None else np.concatenate([latent, parts], axis=1)
+    return terms, f, raw
+
+
+def named(names: Sequence[str], values) -> dict[str, float]:
+    """``{name: float(value)}`` for names and values in step."""
+    return {n: float(v) for n, v in zip(names, values, strict=True)}
+
+
+def explanation_summary(e: Explanation) -> str:
+    """One line: the dominant term, the closest class, and the period and amplitude against it."""
+    head = (
+        f"furthest below typical: {e.dominant_term} ({e.deviation[e.dominant_term]:+.1f} spreads)"
+        if e.dominant_term is not None and e.deviation is not None
+        else "no typical values stored: terms only"
+    )
+    return (
+        f"{head}; closest class {e.closest_class} (q = {e.closest_class_probability:.2f}); "
+        f"period {e.period:.4g} d vs {e.class_period:.4g} d typical "
+        f"({e.period_deviation:+.1f} sd); amplitude {e.amplitude:.3g} mag vs "
+        f"{e.class_amplitude:.3g} ({e.amplitude_deviation:+.1f} sd)"
+    )
 
 
 BUNDLED_MODELS = Path(__file__).parent / "data" / "models"

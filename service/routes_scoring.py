@@ -59,7 +59,7 @@ async def score(request: Request) -> ScoreResponse:
     body = await read_json_body(request, ScoreRequest)
     request.state.curves = len(body.light_curves)
     async with time_limit(request):
-        return await pipeline_of(request).score(body.light_curves, body.fdr)
+        return await pipeline_of(request).score(body.light_curves, body.fdr, body.band_map)
 
 
 async def _read_upload(
@@ -142,4 +142,4 @@ async def reconstruct(body: ReconstructRequest, request: Request) -> Reconstruct
     deviation at ``phases`` (thesis eqs. 9.2-9.5), in magnitudes, for plots."""
     request.state.curves = 1
     async with time_limit(request):
-        return await pipeline_of(request).reconstruct(body.light_curve, body.phases)
+        return await pipeline_of(request).reconstruct(body.light_curve, body.phases, body.band_map)

@@ -7,7 +7,7 @@ checked by :class:`lcvade.LightCurve` so that error messages name the curve and 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,10 +29,23 @@ class LightCurveIn(BaseModel):
     )
 
 
+BandMap = dict[
+    Annotated[str, Field(min_length=1, max_length=64)],
+    Annotated[str, Field(min_length=1, max_length=64)],
+]
+BAND_MAP_FIELD = Field(
+    None,
+    max_length=64,
+    description='rename the curves\' bands before scoring, e.g. {"V": "I"} to read V-band '
+    "curves with a model of band I; bands not named are kept",
+)
+
+
 class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     light_curves: list[LightCurveIn] = Field(description="curves to score, results in order")
+    band_map: BandMap | None = BAND_MAP_FIELD
     fdr: float | None = Field(
         None,
         gt=0.0,
@@ -45,6 +58,45 @@ class ScoreRequest(BaseModel):
 class ModelRef(BaseModel):
     name: str
     version: str
+
+
+class TermStatistic(BaseModel):
+    median: float
+    spread: float
+
+
+class Explanation(BaseModel):
+    """Why the curve scored as it did: the terms of the score, which add up to the IAS."""
+
+    terms: dict[str, float] = Field(
+        description="the latent part sum_k q_k E_q[log p(z|y=k)] + h_q(z|x) ('latent') and, "
+        "for a model scoring with the feature term, each feature's part "
+        "sum_k q_k log p(f_j|y=k); they add up to ias"
+    )
+    typical: dict[str, float] | None = Field(
+        description="median of each term on the calibration inliers (null: not kept)"
+    )
+    spread: dict[str, float] | None = Field(
+        description="robust spread (1.4826 MAD) of each term on the calibration inliers"
+    )
+    deviation: dict[str, float] | None = Field(
+        description="(term - typical) / spread: how unusual each term is"
+    )
+    dominant_term: str | None = Field(description="the term furthest below its typical value")
+    closest_class: str = Field(description="the class of highest q(y|z,f)")
+    closest_class_probability: float
+    period: float = Field(description="the curve's period, days")
+    class_period: float = Field(description="the closest class's typical period, days")
+    period_deviation: float = Field(
+        description="(log10 period - class mean) in the class's standard deviations of p(f|y)"
+    )
+    amplitude_feature: str = Field(description="the feature compared as the amplitude")
+    amplitude: float = Field(
+        description="the curve's amplitude, mag (5-95 percentile range; thesis features: std)"
+    )
+    class_amplitude: float = Field(description="the closest class's typical amplitude, mag")
+    amplitude_deviation: float = Field(description="in the class's standard deviations")
+    summary: str = Field(description="the explanation in one line")
 
 
 class CurveScore(BaseModel):
@@ -64,6 +116,12 @@ class CurveScore(BaseModel):
     period_source: Literal["given", "estimated"]
     period_confidence: float | None = Field(
         None, description="1 - false-alarm probability of the estimated period"
+    )
+    explanation: Explanation | None = Field(None, description="why the curve scored as it did")
+    bands_read: dict[str, str] | None = Field(
+        None,
+        description="the curve's bands the model read, each with the model band it was read "
+        'as, e.g. {"V": "I"}; bands not listed were not read',
     )
 
 
@@ -95,6 +153,7 @@ class ReconstructRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     light_curve: LightCurveIn
+    band_map: BandMap | None = BAND_MAP_FIELD
     phases: list[float] | None = Field(
         None, description="phases in [0, 1] where the GP is evaluated (default: 200 even phases)"
     )
@@ -181,6 +240,7 @@ class ExampleSummary(BaseModel):
     name: str
     description: str
     points: int
+    label: str | None = Field(None, description="the object's class in its source catalogue")
 
 
 class ExampleList(BaseModel):
@@ -192,3 +252,11 @@ class ExampleCurve(BaseModel):
     description: str
     note: str | None = None
     light_curve: LightCurveIn
+    label: str | None = Field(None, description="the object's class in its source catalogue")
+    survey: str | None = None
+    expected: Literal["ordinary", "anomaly"] | None = Field(
+        None, description="the verdict a user expects: a known class, or an anomaly"
+    )
+    band_map: dict[str, str] | None = Field(
+        None, description="the band map to send with the curve for the model being served"
+    )

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from lcvade.batching import band_channels
+from lcvade.batching import band_channels, bands_read
 from lcvade.calibration import benjamini_hochberg
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
@@ -57,8 +58,11 @@ def check_fits_model(curve: LightCurve, config: LCVaDEConfig) -> None:
     check_foldable(curve, min_points=config.min_points, min_baseline=PERIOD_GRID.min_period)
 
 
-def to_light_curve(item: LightCurveIn, config: LCVaDEConfig) -> LightCurve:
-    """Validate one request curve for ``config`` (raises :class:`LightCurveError`)."""
+def to_light_curve(
+    item: LightCurveIn, config: LCVaDEConfig, band_map: Mapping[str, str] | None = None
+) -> LightCurve:
+    """Validate one request curve for ``config``, its bands renamed by ``band_map`` (raises
+    :class:`LightCurveError`)."""
     curve = LightCurve(
         item.time,
         item.mag,
@@ -67,23 +71,34 @@ def to_light_curve(item: LightCurveIn, config: LCVaDEConfig) -> LightCurve:
         period=item.period,
         id=item.id,
         min_points=config.min_points,
-    )
+    ).with_bands(band_map)
     check_fits_model(curve, config)
     return curve
 
 
-def to_light_curves(items: Sequence[LightCurveIn], config: LCVaDEConfig) -> list[LightCurve]:
+def to_light_curves(
+    items: Sequence[LightCurveIn],
+    config: LCVaDEConfig,
+    band_map: Mapping[str, str] | None = None,
+) -> list[LightCurve]:
     """Validate every curve; one 422 lists the problems of all bad curves."""
     curves: list[LightCurve] = []
     problems: list[ErrorDetail] = []
     for index, item in enumerate(items):
         try:
-            curves.append(to_light_curve(item, config))
+            curves.append(to_light_curve(item, config, band_map))
         except LightCurveError as exc:
             problems.append(curve_error_detail(exc, index, item.id))
     if problems:
         raise invalid_curves(problems)
     return curves
+
+
+def request_bands_read(
+    items: Sequence[LightCurveIn], config: LCVaDEConfig, band_map: Mapping[str, str] | None
+) -> list[dict[str, str]]:
+    """Per request curve, its bands the model reads and as which model band."""
+    return [bands_read(item.band or (), config, band_map) for item in items]
 
 
 def check_sizes(items: Sequence[LightCurveIn], settings: ServiceSettings) -> None:
@@ -153,13 +168,16 @@ class ScoringPipeline:
             self.metrics.curve_rejected(detail.field)
 
     async def validate(
-        self, items: Sequence[LightCurveIn], handle: ModelHandle
+        self,
+        items: Sequence[LightCurveIn],
+        handle: ModelHandle,
+        band_map: Mapping[str, str] | None = None,
     ) -> list[LightCurve]:
         try:
             check_sizes(items, self.settings)
             if len(items) <= 4:
-                return to_light_curves(items, handle.scorer.config)
-            return await self.in_thread(to_light_curves, items, handle.scorer.config)
+                return to_light_curves(items, handle.scorer.config, band_map)
+            return await self.in_thread(to_light_curves, items, handle.scorer.config, band_map)
         except ServiceError as exc:
             self.reject(exc.details)
             raise
@@ -222,9 +240,14 @@ class ScoringPipeline:
 
     # -- endpoints' work ----------------------------------------------------------------------
     async def score_curves(
-        self, handle: ModelHandle, curves: Sequence[LightCurve], fdr: float | None
+        self,
+        handle: ModelHandle,
+        curves: Sequence[LightCurve],
+        fdr: float | None,
+        bands_read: Sequence[dict[str, str]] | None = None,
     ) -> ScoreResponse:
-        """Score validated curves with ``handle``'s model."""
+        """Score validated curves with ``handle``'s model (``bands_read``: see
+        :meth:`lcvade.Scorer.results`)."""
         scorer = handle.scorer
         if fdr is not None and scorer.calibration is None:
             raise ServiceError(
@@ -236,7 +259,18 @@ class ScoringPipeline:
         periods, sources, confidences = await self.resolve_periods(curves)
         ias, probs = await self.batcher.score(handle, curves, periods)
         self.check_finite(curves, ias, probs)
-        results = scorer.results(curves, ias, probs, periods, sources, confidences)
+        results = await self.in_thread(
+            partial(
+                scorer.results,
+                curves,
+                ias,
+                probs,
+                periods,
+                sources,
+                confidences,
+                bands_read=bands_read,
+            )
+        )
         scores = [CurveScore(**r.to_dict()) for r in results]
         if fdr is not None and scores:
             flags = benjamini_hochberg(np.array([s.p_value for s in scores]), fdr)
@@ -251,18 +285,27 @@ class ScoringPipeline:
             results=scores,
         )
 
-    async def score(self, items: Sequence[LightCurveIn], fdr: float | None) -> ScoreResponse:
+    async def score(
+        self,
+        items: Sequence[LightCurveIn],
+        fdr: float | None,
+        band_map: Mapping[str, str] | None = None,
+    ) -> ScoreResponse:
         handle = self.registry.current
-        curves = await self.validate(items, handle)
-        return await self.score_curves(handle, curves, fdr)
+        curves = await self.validate(items, handle, band_map)
+        read = request_bands_read(items, handle.scorer.config, band_map)
+        return await self.score_curves(handle, curves, fdr, read)
 
     async def reconstruct(
-        self, item: LightCurveIn, phases: Sequence[float] | None
+        self,
+        item: LightCurveIn,
+        phases: Sequence[float] | None,
+        band_map: Mapping[str, str] | None = None,
     ) -> ReconstructResponse:
         handle = self.registry.current
         if phases is not None:
             check_phases(phases, self.settings.max_reconstruct_phases)
-        curve = (await self.validate([item], handle))[0]
+        curve = (await self.validate([item], handle, band_map))[0]
         periods, sources, _ = await self.resolve_periods([curve])
         rec = await self.in_thread(
             handle.scorer.reconstruct, curve.with_period(float(periods[0])), phases

@@ -22,7 +22,7 @@ from lcvade import cli
 from lcvade.lightcurve import LightCurve
 from training.data import load_labelled
 from training.evaluation import EvaluationError, run_evaluation
-from training.split import outlier_split
+from training.split import id_set_digest, outlier_split
 
 MACHO = Path(__file__).parent / "data" / "macho"
 FIGURES = ("ias-histogram", "roc-pr", "reconstructions", "ias-extremes", "confusion")
@@ -47,6 +47,7 @@ def trained(tmp_path_factory, runner):
             "train", "--data", data, "--objects", objects, "--outlier-class", "eclipse",
             "--epochs", "2", "--batch-size", "8", "--channels", "4", "--max-points", "80",
             "--out", str(out), "--no-progress", "--weights-dtype", "float16",
+            "--calibration-min", "6",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -80,13 +81,27 @@ def test_train_writes_a_loadable_calibrated_model(trained):
     assert command[:2] == ["lcvade", "train"] and "--outlier-class" in command
     assert command[command.index("--channels") + 1] == "4"
     assert len(record["history"]) == record["epochs"] == 2
-    assert manifest.calibration_size == sum(record["split"]["train_counts"].values())
-    # the calibration is the IAS of the training inliers under the stored (float16) weights
+    # the calibration is a class-stratified slice of the training inliers held out of the fit
+    held = record["calibration"]
+    train_total = sum(record["split"]["train_counts"].values())
+    assert manifest.calibration_size == held["size"] == max(6, int(np.ceil(0.2 * train_total)))
+    assert held["counts"] == {"sawtooth": 3, "sine": 3}
+    ids = json.loads((out / "object_ids.json").read_text())
+    assert len(ids["fit"]) + len(ids["calibration"]) == train_total
+    assert not set(ids["fit"]) & set(ids["calibration"])
+    assert not (set(ids["fit"]) | set(ids["calibration"])) & set(ids["test"])
+    assert held["fit_ids_sha256"] == id_set_digest(np.array(ids["fit"]))
+    assert held["calibration_ids_sha256"] == id_set_digest(np.array(ids["calibration"]))
+    assert f"{len(ids['fit'])} curves fitted, 6 held out for calibration" in output
+    # and its values are the IAS of exactly those curves under the stored (float16) weights
     scorer = lcvade.load(out, device="cpu")
     data = load_labelled(trained[0], trained[1], period_cache=out / "period_cache.parquet")
     split = outlier_split(data.ids, data.labels, "eclipse", record["seed"])
-    train_ias = np.sort([r.ias for r in scorer.score(data.subset(split.train).curves)])
-    assert np.allclose(train_ias, scorer.calibration.values, rtol=0, atol=1e-4)
+    assert sorted(data.ids[split.train].astype(str)) == sorted(ids["fit"] + ids["calibration"])
+    chosen = np.isin(data.ids.astype(str), ids["calibration"])
+    held_ias = np.sort([r.ias for r in scorer.score(data.subset(np.flatnonzero(chosen)).curves)])
+    assert np.allclose(held_ias, scorer.calibration.values, rtol=0, atol=1e-4)
+    assert set(manifest.term_statistics) == {"latent", *manifest.feature_names}
     stored = load_file(str(out / "model.safetensors"))
     assert {v.dtype for k, v in stored.items() if k.startswith("encoder.")} == {torch.float16}
 
@@ -100,7 +115,9 @@ def test_the_model_scores_real_macho_curves(trained):
         assert r.period_source == "estimated" and r.period > 0
         assert np.isfinite(r.ias) and 0.0 <= r.percentile <= 100.0
         assert 0.0 < r.p_value <= 1.0
-        assert sum(r.class_probabilities.values()) == pytest.approx(1.0, abs=1e-6)
+        assert sum(r.class_probabilities.values()) == pytest.approx(1.0, abs=1e-5)  # float32
+        # a model from lcvade train keeps the terms' typical values: a dominant term is named
+        assert r.explanation.dominant_term in r.explanation.terms
 
 
 def test_evaluate_rebuilds_the_split_and_writes_metrics_and_report(trained, runner, tmp_path):
@@ -146,7 +163,7 @@ def test_a_model_of_every_class_is_evaluated_against_an_unseen_class(tmp_path, r
         cli.app,
         ["train", "--data", data, "--objects", objects, "--classes", "sine,sawtooth",
          "--epochs", "1", "--batch-size", "8", "--channels", "4", "--max-points", "60",
-         "--out", str(out), "--no-progress"],
+         "--out", str(out), "--no-progress", "--calibration-min", "4"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     record = lcvade.read_manifest(out).training

@@ -343,12 +343,45 @@ def test_health_readiness_and_metrics(service, test_curves):
 
 
 def test_examples_are_served_in_the_model_bands(service):
-    names = [e["name"] for e in httpx.get(f"{service.url}/v1/examples").json()["examples"]]
-    assert "macho_1.3444.614" in names and len(names) == 4
-    example = httpx.get(f"{service.url}/v1/examples/macho_1.3444.614").json()
+    listed = httpx.get(f"{service.url}/v1/examples").json()["examples"]
+    labels = {e["name"]: e["label"] for e in listed}
+    assert labels == {
+        "asas_classical_cepheid": "Classical_Cepheid",
+        "asas_mira": "Mira",
+        "asas_rr_lyrae_fm": "RR_Lyrae_FM",
+        "asas_w_ursae_maj": "W_Ursae_Maj",
+        "ztf_sn_ia": "SN Ia",
+    }
+    example = httpx.get(f"{service.url}/v1/examples/asas_mira").json()
     curve = example["light_curve"]
-    assert len(curve["time"]) == 722 and curve["band"] is None
-    answer = httpx.post(f"{service.url}/v1/score", json={"light_curves": [curve]}, timeout=60)
+    assert example["expected"] == "ordinary" and example["survey"] == "ASAS"
+    assert len(curve["time"]) == 310 and set(curve["band"]) == {"V"}
+    body = {"light_curves": [curve], "band_map": example["band_map"]}
+    answer = httpx.post(f"{service.url}/v1/score", json=body, timeout=60)
     assert answer.status_code == 200
-    assert answer.json()["results"][0]["period_source"] == "estimated"
+    result = answer.json()["results"][0]
+    assert result["period_source"] == "estimated"
+    assert result["bands_read"] == {"V": "V"}  # a model of one unnamed band reads V as it is
+    explanation = result["explanation"]
+    assert explanation["closest_class"] == result["predicted_class"]
+    assert sum(explanation["terms"].values()) == pytest.approx(result["ias"], abs=1e-6)
     assert httpx.get(f"{service.url}/v1/examples/nope").status_code == 404
+
+
+def test_the_band_map_renames_bands_and_the_result_says_which_was_read(service, test_curves):
+    curve = test_curves[0]
+    body = {
+        "light_curves": [
+            {
+                "time": curve.time.tolist(),
+                "mag": curve.mag.tolist(),
+                "mag_err": curve.mag_err.tolist(),
+                "band": ["V"] * len(curve),
+            }
+        ],
+        "band_map": {"V": "I"},
+    }
+    result = httpx.post(f"{service.url}/v1/score", json=body, timeout=60).json()["results"][0]
+    assert result["bands_read"] == {"V": "I"}
+    bad = httpx.post(f"{service.url}/v1/score", json={**body, "band_map": {"V": ""}})
+    assert bad.status_code == 422 and "band_map" in bad.text

@@ -131,7 +131,7 @@ def train_args(data: str, objects: str, out: Path, *extra: str) -> list[str]:
     return [
         "--data", data, "--objects", objects, "--outlier-class", "eclipse", "--epochs", "4",
         "--batch-size", "6", "--channels", "4", "--max-points", "60", "--seed", "3",
-        "--out", str(out), "--no-progress", *extra,
+        "--out", str(out), "--no-progress", "--calibration-min", "6", *extra,
     ]  # fmt: skip
 
 
@@ -149,6 +149,7 @@ def uninterrupted(tables, tmp_path_factory):
             "seed": 3,
             "out": out,
             "progress": False,
+            "calibration_min": 6,
         },
         {"channels": 4, "max_points": 60},
     )

@@ -83,9 +83,9 @@ def test_example_score_and_plots_match_the_api(service, browser):
     from selenium.webdriver.support.ui import Select
 
     browser.get(service.url + "/")
-    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#example-select option")) == 4)
+    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#example-select option")) == 5)
     assert "test-model" in browser.find_element(By.ID, "model-line").text
-    Select(browser.find_element(By.ID, "example-select")).select_by_value("macho_1.3444.614")
+    Select(browser.find_element(By.ID, "example-select")).select_by_value("asas_rr_lyrae_fm")
     browser.find_element(By.ID, "example-button").click()
     result = _wait(
         browser,
@@ -97,7 +97,7 @@ def test_example_score_and_plots_match_the_api(service, browser):
     )
     assert result.get_attribute("data-state") == "done", browser.find_element(By.ID, "error").text
 
-    example = httpx.get(f"{service.url}/v1/examples/macho_1.3444.614").json()["light_curve"]
+    example = httpx.get(f"{service.url}/v1/examples/asas_rr_lyrae_fm").json()["light_curve"]
     api = httpx.post(f"{service.url}/v1/score", json={"light_curves": [example]}, timeout=60)
     expected = api.json()["results"][0]
 
@@ -115,11 +115,18 @@ def test_example_score_and_plots_match_the_api(service, browser):
     )
     verdict = browser.find_element(By.ID, "verdict").text
     assert verdict == ("Anomalous" if expected["is_anomaly"] else "Typical")
+    # which band was read, the catalogue class, and why the curve scored as it did
+    assert browser.find_element(By.ID, "bands-read").text == "V"
+    assert "RR_Lyrae_FM" in browser.find_element(By.ID, "example-label").text
+    summary = browser.find_element(By.ID, "explanation-summary").text
+    assert summary == expected["explanation"]["summary"]
+    rows = browser.find_elements(By.CSS_SELECTOR, "#explanation-terms tbody tr")
+    assert len(rows) == len(expected["explanation"]["terms"])
 
     # The plots hold what they should: every observed point, the GP band and mean, the
     # induction points, one bar per class.
     raw_points = browser.find_elements(By.CSS_SELECTOR, "#raw-plot .series-points circle")
-    assert len(raw_points) == len(example["time"]) == 722
+    assert len(raw_points) == len(example["time"]) == 437
     folded = browser.find_element(By.ID, "folded-plot")
     assert len(folded.find_elements(By.CSS_SELECTOR, ".series-band polygon")) == 1
     assert len(folded.find_elements(By.CSS_SELECTOR, ".series-line path")) == 1

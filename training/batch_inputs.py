@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from lcvade.lightcurve import map_band_names
 from lcvade.tables import TableError, iter_table, table_format
 from training.alerts import count_alerts, is_alert_path, read_alerts
 from training.photometry_rows import photometry_frame, string_column
@@ -207,7 +208,7 @@ def parse_band_map(text: str | None) -> dict[str, str]:
 
 def map_bands(bands: np.ndarray, mapping: Mapping[str, str]) -> np.ndarray:
     """Band names renamed by ``mapping`` (names not in it are kept)."""
-    return np.array([mapping.get(b, b) if b is not None else None for b in bands], dtype=object)
+    return map_band_names(bands, mapping)
 
 
 def read_objects(

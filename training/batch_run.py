@@ -134,6 +134,7 @@ class PartTask:
     policy: BandPolicy
     batch_size: int
     n_objects: int = 0
+    band_map: tuple[tuple[str, str], ...] = ()  # the input band renames, for bands_read
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def score_part(
         n_jobs=n_jobs,
         batch_size=task.batch_size,
         progress=progress,
+        band_map=dict(task.band_map),
     )
     write_part(task.out, task.part, table)
     n_rows = table.num_rows
@@ -344,6 +346,7 @@ def run_scoring(
                 config.policy,
                 config.batch_size,
                 staged["objects"][j],
+                tuple(sorted(config.band_map.items())),
             )
             for j in order
         ]

@@ -10,16 +10,17 @@ says what was set aside on the way (skipped points, dropped bands), for either s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lcvade.batching import collate
+from lcvade.batching import bands_read, collate
+from lcvade.explanation import LATENT_TERM
 from lcvade.lightcurve import LightCurve
 from lcvade.period import find_period, find_periods
-from lcvade.scorer import Scorer
+from lcvade.scorer import Scorer, ScoreResult
 from training.batch_curves import BandPolicy, PreparedObject, prepare_objects
 from training.process_memory import release_memory
 
@@ -39,6 +40,17 @@ LEADING_COLUMNS = [
     ("is_anomaly", pa.bool_()),
     ("predicted_class", pa.string()),
 ]
+# why each object scored as it did (lcvade.explanation) and which of its bands was read
+EXPLANATION_COLUMNS = [
+    ("bands_read", pa.string()),
+    ("closest_class", pa.string()),
+    ("dominant_term", pa.string()),
+    ("term_latent", pa.float64()),
+    ("term_features", pa.float64()),
+    ("period_deviation", pa.float64()),
+    ("amplitude_deviation", pa.float64()),
+    ("explanation", pa.string()),
+]
 TRAILING_COLUMNS = [("status", pa.string()), ("reason", pa.string()), ("notes", pa.string())]
 
 Progress = Callable[[int], None]
@@ -52,12 +64,45 @@ def probability_column(class_name: str) -> str:
 def result_schema(class_names: Sequence[str]) -> pa.Schema:
     """The Arrow schema of the result rows of a model with these classes."""
     probabilities = [(probability_column(c), pa.float64()) for c in class_names]
-    return pa.schema(LEADING_COLUMNS + probabilities + TRAILING_COLUMNS)
+    return pa.schema(LEADING_COLUMNS + probabilities + EXPLANATION_COLUMNS + TRAILING_COLUMNS)
 
 
 def results_to_pandas(table: pa.Table) -> pd.DataFrame:
     """Result rows as a DataFrame; ``is_anomaly`` is a nullable boolean column."""
     return table.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+
+
+def read_as_sent(
+    curve: LightCurve, scorer: Scorer, band_map: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The curve's bands the model reads, named as in the input before ``band_map``."""
+    inverse: dict[str, list[str]] = {}
+    for source, target in (band_map or {}).items():
+        inverse.setdefault(target, []).append(source)
+    read = bands_read(curve.bands, scorer.config)
+    return {"/".join(sorted(inverse.get(n, [n]))): model for n, model in read.items()}
+
+
+def explanation_cells(result: ScoreResult) -> dict[str, object]:
+    """The explanation columns of one scored row."""
+    e = result.explanation
+    cells: dict[str, object] = {
+        "bands_read": ", ".join(
+            name if name == model else f"{name} as {model}"
+            for name, model in (result.bands_read or {}).items()
+        )
+    }
+    if e is None:
+        return cells
+    return cells | {
+        "closest_class": e.closest_class,
+        "dominant_term": e.dominant_term,
+        "term_latent": e.terms[LATENT_TERM],
+        "term_features": sum(v for k, v in e.terms.items() if k != LATENT_TERM),
+        "period_deviation": e.period_deviation,
+        "amplitude_deviation": e.amplitude_deviation,
+        "explanation": e.summary,
+    }
 
 
 def _resolve_periods(
@@ -142,10 +187,12 @@ def score_prepared(
     n_jobs: int | None = None,
     batch_size: int | None = None,
     progress: Progress | None = None,
+    band_map: Mapping[str, str] | None = None,
 ) -> pa.Table:
     """The result rows (schema :func:`result_schema`) of prepared objects, in their order.
 
-    ``n_jobs`` is the number of period-search threads (default: all CPUs).
+    ``n_jobs`` is the number of period-search threads (default: all CPUs); ``band_map`` is
+    the rename the input's bands went through, so that ``bands_read`` names them as sent.
     """
     class_names = scorer.class_names
     n = len(prepared)
@@ -173,12 +220,14 @@ def score_prepared(
         periods[scored],
         [sources[k] for k in scored],
         [confidences[k] for k in scored],
+        bands_read=[read_as_sent(curves[k], scorer, band_map) for k in scored],
     )
     for k, why in failures.items():
         reasons[positions[k]] = why
 
     columns: dict[str, list] = {name: [None] * n for name, _ in LEADING_COLUMNS}
     columns.update({probability_column(c): [None] * n for c in class_names})
+    columns.update({name: [None] * n for name, _ in EXPLANATION_COLUMNS})
     columns["object_id"] = [p.object_id for p in prepared]
     columns["n_points"] = [p.n_points for p in prepared]
     columns["bands"] = [p.bands for p in prepared]
@@ -195,6 +244,8 @@ def score_prepared(
         columns["predicted_class"][row] = result.predicted_class
         for name, value in result.class_probabilities.items():
             columns[probability_column(name)][row] = value
+        for name, value in explanation_cells(result).items():
+            columns[name][row] = value
     columns["status"] = [STATUS_REJECTED if r is not None else STATUS_OK for r in reasons]
     columns["reason"] = reasons
     columns["notes"] = [p.notes for p in prepared]

@@ -59,10 +59,24 @@ def train_command(
     augment_min_fraction: float | None = typer.Option(
         None, "--augment-min-fraction", help="smallest fraction of points redrawn [0.5]"
     ),
+    calibration_fraction: float | None = typer.Option(
+        None,
+        "--calibration-fraction",
+        help="share of the training inliers held out of the fit to calibrate p-values [0.2]",
+    ),
+    calibration_min: int | None = typer.Option(
+        None, "--calibration-min", help="fewest curves in the calibration slice [100]"
+    ),
     channels: int | None = typer.Option(None, "--channels", help="C; blocks are 4C wide [72]"),
     z_rep: int | None = typer.Option(None, "--z-rep", help="dimensions of z_rep [10]"),
     z_kernel: int | None = typer.Option(None, "--z-kernel", help="dimensions of z_kernel [2]"),
     max_points: int | None = typer.Option(None, "--max-points", help="points kept per curve"),
+    feature_set: str | None = typer.Option(
+        None,
+        "--feature-set",
+        help="features f: shape (log10 amplitude, skewness, log10 p; no apparent brightness) "
+        "or thesis (mean mag, std, log10 p) [shape]",
+    ),
     model_option: list[str] | None = typer.Option(
         None, "--model-option", help="any LC-VaDE hyper-parameter, KEY=VALUE (repeatable)"
     ),
@@ -101,6 +115,8 @@ def train_command(
         "augment": augment,
         "augment_min_fraction": augment_min_fraction,
         "period_cache": period_cache,
+        "calibration_fraction": calibration_fraction,
+        "calibration_min": calibration_min,
         "resume": resume or None,
         "progress": False if no_progress else None,
     }
@@ -111,6 +127,7 @@ def train_command(
             "z_rep": z_rep,
             "z_kernel": z_kernel,
             "max_points": max_points,
+            "feature_set": feature_set,
         }
         model |= {k: v for k, v in flags.items() if v is not None}
         settings = build_config(config, overrides, model)
@@ -136,8 +153,9 @@ def train_command(
         raise _fail(exc) from exc
     typer.echo(
         f"model written to {result.model_dir} ({len(result.class_names)} classes: "
-        f"{', '.join(result.class_names)}); {len(result.split.train)} training curves, "
-        f"training accuracy {result.train_accuracy:.3f}; fit {result.fit_time_s:.0f} s, "
+        f"{', '.join(result.class_names)}); {len(result.calibration.fit)} curves fitted, "
+        f"{len(result.calibration.calibration)} held out for calibration (accuracy there "
+        f"{result.train_accuracy:.3f}); fit {result.fit_time_s:.0f} s, "
         f"total {result.wall_time_s:.0f} s"
     )
 

@@ -97,6 +97,19 @@ class TrainConfig(BaseModel):
     augment_min_fraction: float = Field(
         default=0.5, gt=0.0, le=1.0, description="smallest fraction of a band's points redrawn"
     )
+    calibration_fraction: float = Field(
+        default=0.2,
+        gt=0.0,
+        lt=1.0,
+        description="share of the training inliers held out of the fit to calibrate the IAS "
+        "(split conformal; class-stratified, drawn with the seed)",
+    )
+    calibration_min: int = Field(
+        default=100,
+        ge=1,
+        description="fewest curves in the calibration slice; with n curves the smallest "
+        "p-value is 1/(n+1), so p < 0.01 needs n >= 100",
+    )
     period_cache: Path | None = Field(
         default=None,
         description="Parquet cache of searched periods (default: OUT/period_cache.parquet)",
@@ -187,6 +200,7 @@ MODEL_FLAGS = {
     "z_rep": "--z-rep",
     "z_kernel": "--z-kernel",
     "max_points": "--max-points",
+    "feature_set": "--feature-set",
 }
 
 

@@ -1,16 +1,20 @@
 """The offline training job behind ``lcvade train``.
 
 1. read the two tables and resolve every period (searched ones are cached);
-2. split them with the outlier-class protocol of section 9.2 (:mod:`training.split`) and
-   keep the training inliers;
+2. split them with the outlier-class protocol of section 9.2 (:mod:`training.split`), keep
+   the training inliers, and hold a seeded, class-stratified slice of them out of the fit
+   for calibration (``calibration_fraction``, at least ``calibration_min`` curves);
 3. build LC-VaDE with the run's hyper-parameters (seeded), store the training set's feature
    statistics in it, and train with class-balanced batches (p(y) uniform, section 9.4.2)
    and Adam, checkpointing every epoch (:mod:`training.fitting`);
-4. calibrate: the sorted IAS of the training inliers (eval mode), so that any new score gets
-   a percentile and a one-sided p-value (:class:`lcvade.calibration.IASCalibration`);
+4. calibrate (split conformal): the sorted IAS of the held-out slice (eval mode), so that
+   any new score gets a percentile and a one-sided p-value
+   (:class:`lcvade.calibration.IASCalibration`), and the median and spread of every term of
+   the score there, for the explanations of :mod:`lcvade.explanation`;
 5. write the model directory that :func:`lcvade.load` reads, with the class names, feature
    statistics, calibration and a ``training`` record (seed, data digest, command line,
-   split, epochs, wall time, configuration) in its manifest.
+   split, calibration slice, epochs, wall time, configuration) in its manifest, and the ids
+   of the fit, calibration and test objects in ``object_ids.json``.
 """
 
 from __future__ import annotations
@@ -24,20 +28,23 @@ from typing import Any
 import numpy as np
 import torch
 
+from lcvade.atomic_files import write_json_atomic
 from lcvade.calibration import IASCalibration
 from lcvade.checkpoint import MANIFEST_FILE, save_model
+from lcvade.explanation import typical_values
 from lcvade.model import LCVaDE
-from lcvade.scorer import resolve_device
+from lcvade.scorer import resolve_device, score_terms, term_names
 from training.config import ConfigError, TrainConfig, equivalent_command, to_toml
 from training.data import LabelledCurves, load_labelled
 from training.fitting import fit
 from training.inference import evaluate_model
 from training.interrupt import StopRequest
 from training.resume import CheckpointStore, LoopState, ResumeError
-from training.split import OutlierSplit, outlier_split
+from training.split import CalibrationSlice, OutlierSplit, calibration_slice, outlier_split
 from training.trainer import TrainingSet, make_optimizer
 
 CONFIG_COPY = "train_config.toml"
+OBJECT_IDS_FILE = "object_ids.json"
 HISTORY_TERMS = ("loss", "reconstruction", "expected_log_pz", "entropy_z", "label_cross_entropy")
 
 
@@ -56,6 +63,7 @@ class TrainingResult:
     fit_time_s: float
     cpu_time_s: float
     split: OutlierSplit
+    calibration: CalibrationSlice
     data: LabelledCurves
     history: list[dict[str, float]]
 
@@ -104,11 +112,35 @@ def round_weights(model: LCVaDE, dtype: torch.dtype) -> None:
             tensor.copy_(tensor.to(dtype).to(tensor.dtype))
 
 
-def calibrate(model: LCVaDE, data: TrainingSet) -> tuple[IASCalibration, float]:
-    """The IAS calibration of the training inliers and their classification accuracy."""
+def calibrate(
+    model: LCVaDE, data: TrainingSet, curves: list, periods: np.ndarray
+) -> tuple[IASCalibration, float, dict[str, dict[str, float]]]:
+    """The IAS calibration of held-out inliers, their classification accuracy, and the
+    median and spread of every term of their scores (:mod:`lcvade.explanation`)."""
     outputs = evaluate_model(model, data.batch)
     accuracy = float(np.mean(outputs.predicted == data.labels.numpy()))
-    return IASCalibration(outputs.ias), accuracy
+    terms, _, _ = score_terms(
+        model, model.config, curves, outputs.ias, np.exp(outputs.log_q_y), periods
+    )
+    statistics = {}
+    for name, column in zip(term_names(model.config), terms.T, strict=True):
+        median, spread = typical_values(column)
+        statistics[name] = {"median": median, "spread": spread}
+    return IASCalibration(outputs.ias), accuracy, statistics
+
+
+def write_object_ids(
+    directory: Path, data: LabelledCurves, split: OutlierSplit, held: CalibrationSlice
+) -> None:
+    """``OBJECT_IDS_FILE``: the ids of the objects the fit saw, of the calibration slice, and
+    of the test set, so that an evaluation can keep to objects the model never saw."""
+    ids = np.asarray(data.ids).astype(str)
+    record = {
+        "fit": sorted(ids[held.fit].tolist()),
+        "calibration": sorted(ids[held.calibration].tolist()),
+        "test": sorted(ids[split.test].tolist()),
+    }
+    write_json_atomic(directory / OBJECT_IDS_FILE, record)
 
 
 def run_training(config: TrainConfig, argv: list[str] | None = None) -> TrainingResult:
@@ -144,7 +176,16 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
     )
     class_names = training_classes(data, config)
     split = outlier_split(data.ids, data.labels, config.outlier_class, config.seed)
-    train = data.subset(split.train)
+    held = calibration_slice(
+        data.ids,
+        data.labels,
+        split.train,
+        config.calibration_fraction,
+        config.calibration_min,
+        config.seed,
+    )
+    train = data.subset(held.fit)
+    held_out = data.subset(held.calibration)
     label_index = {name: k for k, name in enumerate(class_names)}
     model = build_model(config, class_names, data.bands())
     train_set = TrainingSet.build(
@@ -181,9 +222,15 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
 
     dtype = getattr(torch, config.weights_dtype)
     round_weights(model, dtype)
-    calibration, accuracy = calibrate(model, train_set)
+    calibration_set = TrainingSet.build(
+        model, held_out.curves, held_out.periods, [label_index[y] for y in held_out.labels]
+    )
+    calibration, accuracy, statistics = calibrate(
+        model, calibration_set, held_out.curves, np.asarray(held_out.periods, dtype=np.float64)
+    )
     wall = time.perf_counter() - started
     training = training_record(config, argv, data, split, outcome.state, accuracy, wall)
+    training["calibration"] = held.describe(data.ids, data.labels)
     training["device"] = str(device)
     # CPU seconds of this process (this invocation only): with one thread, about what the
     # run takes on an idle machine, however busy this one was
@@ -197,7 +244,9 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
         calibration=calibration,
         training=training,
         weights_dtype=dtype,
+        term_statistics=statistics,
     )
+    write_object_ids(config.out, data, split, held)
     return TrainingResult(
         model_dir=config.out,
         class_names=class_names,
@@ -206,6 +255,7 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
         fit_time_s=outcome.state.elapsed_s,
         cpu_time_s=training["cpu_time_s"],
         split=split,
+        calibration=held,
         data=data,
         history=outcome.state.history,
     )
@@ -217,7 +267,7 @@ def training_record(
     data: LabelledCurves,
     split: OutlierSplit,
     state: LoopState,
-    train_accuracy: float,
+    calibration_accuracy: float,
     wall_time_s: float,
 ) -> dict[str, Any]:
     """The ``training`` dict of the manifest (what reproduces and describes the run)."""
@@ -244,7 +294,7 @@ def training_record(
             {k: round(v, 4) for k, v in epoch.items() if k in HISTORY_TERMS}
             for epoch in state.history
         ],
-        "train_accuracy": train_accuracy,
+        "calibration_accuracy": calibration_accuracy,
         "fit_time_s": round(state.elapsed_s, 1),
         "wall_time_s": round(wall_time_s, 1),
         "config": config.identity(),

@@ -118,7 +118,15 @@ def score_nested_partition(
         else np.full(n, np.nan)
     )
     objects = pd.DataFrame({"object_id": positions, "period": periods})
-    table = score_rows(scorer, photometry, objects, policy, n_jobs=n_jobs, batch_size=batch_size)
+    table = score_rows(
+        scorer,
+        photometry,
+        objects,
+        policy,
+        n_jobs=n_jobs,
+        batch_size=batch_size,
+        band_map=band_map,
+    )
     results = results_to_pandas(table)
     results.index = results["object_id"].astype(int).to_numpy()
     results = results.sort_index()

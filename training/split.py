@@ -153,3 +153,98 @@ def add_unseen_outliers(
         outlier_class=outlier_class,
         inlier_classes=split.inlier_classes,
     )
+
+
+@dataclass(frozen=True)
+class CalibrationSlice:
+    """The training inliers split into the curves the fit sees and the calibration slice.
+
+    ``fit`` and ``calibration`` are indices into the data's arrays (subsets of the split's
+    ``train``); the calibration curves are never shown to the fit.
+    """
+
+    fit: np.ndarray
+    calibration: np.ndarray
+    fraction: float
+    minimum: int
+    seed: int
+
+    def describe(self, ids: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+        """How the slice was drawn, its counts per class and the digests of both id sets."""
+        names, n = np.unique(labels[self.calibration].astype(str), return_counts=True)
+        return {
+            "method": "split conformal: a seeded, class-stratified slice of the training "
+            "inliers, held out of the fit",
+            "fraction": self.fraction,
+            "minimum": self.minimum,
+            "seed": [self.seed, CALIBRATION_STREAM],
+            "size": int(self.calibration.size),
+            "counts": {str(a): int(b) for a, b in zip(names, n, strict=True)},
+            "fit_ids_sha256": id_set_digest(ids[self.fit]),
+            "calibration_ids_sha256": id_set_digest(ids[self.calibration]),
+        }
+
+
+CALIBRATION_STREAM = 2  # the random stream of the calibration slice: default_rng([seed, 2])
+FIT_PER_CLASS = 2  # curves of every class that must stay in the fit
+
+
+def calibration_slice(
+    ids: np.ndarray,
+    labels: np.ndarray,
+    train: np.ndarray,
+    fraction: float,
+    minimum: int,
+    seed: int,
+) -> CalibrationSlice:
+    """Hold ``max(minimum, ceil(fraction n))`` of the ``n`` training inliers out of the fit.
+
+    The slice is stratified by class (each class gives its share, largest-remainder rounding)
+    and drawn with ``seed`` from the objects' ids, not their order.  Every class keeps at least
+    two curves in the fit; a training set too small for that raises :class:`SplitError`.
+    """
+    ids = np.asarray(ids, dtype=object)
+    labels = np.asarray(labels).astype(str)
+    train = np.asarray(train, dtype=np.int64)
+    if not 0.0 < fraction < 1.0:
+        raise SplitError(f"the calibration fraction must lie in (0, 1), got {fraction}")
+    n = int(train.size)
+    size = max(int(minimum), int(np.ceil(fraction * n)))
+    names, counts = np.unique(labels[train], return_counts=True)
+    sizes = {str(a): int(b) for a, b in zip(names, counts, strict=True)}
+    affordable = n - FIT_PER_CLASS * len(sizes)
+    if size > affordable:
+        raise SplitError(
+            f"the calibration slice needs {size} of the {n} training inliers, which leaves too "
+            f"few for the fit (at most {max(affordable, 0)} can be held out with "
+            f"{FIT_PER_CLASS} per class kept): add curves, or lower --calibration-min "
+            f"({minimum}) or --calibration-fraction ({fraction})"
+        )
+    quotas = proportional_quotas(sizes, size)
+    # a class whose share would leave fewer than FIT_PER_CLASS in the fit passes the excess on
+    excess = 0
+    for name in sorted(sizes):
+        cap = sizes[name] - FIT_PER_CLASS
+        if quotas[name] > cap:
+            excess += quotas[name] - cap
+            quotas[name] = cap
+    for name in sorted(sizes, key=lambda k: (-(sizes[k] - FIT_PER_CLASS - quotas[k]), k)):
+        room = sizes[name] - FIT_PER_CLASS - quotas[name]
+        take = min(room, excess)
+        quotas[name] += take
+        excess -= take
+    rng = np.random.default_rng([seed, CALIBRATION_STREAM])
+    train_ids, train_labels = ids[train], labels[train]
+    held = []
+    for name in sorted(sizes):
+        members = _shuffled_members(train_ids, train_labels, name, rng)
+        held.append(members[: quotas[name]])
+    chosen = np.zeros(n, dtype=bool)
+    chosen[np.concatenate(held)] = True
+    return CalibrationSlice(
+        fit=np.sort(train[~chosen]),
+        calibration=np.sort(train[chosen]),
+        fraction=float(fraction),
+        minimum=int(minimum),
+        seed=int(seed),
+    )

@@ -151,6 +151,7 @@ function renderSingle(curve, scored, rec) {
 
   const classes = Object.keys(result.class_probabilities);
   LcPlot.bars($("class-plot"), classes, classes.map((c) => result.class_probabilities[c]));
+  renderExplanation(result);
   $("result").dataset.curveId = result.id || "";
   $("result").hidden = false;
   $("result").dataset.state = "done";
@@ -162,11 +163,20 @@ async function scoreSingle(getCurve) {
   $("result").dataset.state = "busy";
   $("busy").hidden = false;
   try {
-    const curve = await getCurve();
-    const scored = await postJson("/v1/score", { light_curves: [curve] });
+    const got = await getCurve();
+    const curve = got.light_curve || got;
+    const bandMap = got.band_map || null;
+    const body = { light_curves: [curve] };
+    if (bandMap) body.band_map = bandMap;
+    const scored = await postJson("/v1/score", body);
     const period = scored.results[0].period;
-    const rec = await postJson("/v1/reconstruct", { light_curve: { ...curve, period } });
+    const recBody = { light_curve: { ...curve, period } };
+    if (bandMap) recBody.band_map = bandMap;
+    const rec = await postJson("/v1/reconstruct", recBody);
     renderSingle(curve, scored, rec);
+    $("example-label").textContent = got.label
+      ? `catalogue class: ${got.label} (${got.survey}); expected: ${got.expected}`
+      : "";
   } catch (error) {
     $("result").dataset.state = "error";
     showError($("error"), error);
@@ -177,8 +187,40 @@ async function scoreSingle(getCurve) {
 
 async function loadExample() {
   const name = $("example-select").value;
-  const example = await api(`/v1/examples/${encodeURIComponent(name)}`);
-  return example.light_curve;
+  return api(`/v1/examples/${encodeURIComponent(name)}`);
+}
+
+function appendCells(tr, cells) {
+  for (const [text, numeric] of cells) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (numeric) td.className = "num";
+    tr.appendChild(td);
+  }
+}
+
+function renderExplanation(result) {
+  const read = result.bands_read || {};
+  $("bands-read").textContent = Object.entries(read)
+    .map(([name, model]) => (name === model ? name : `${name} as ${model}`))
+    .join(", ") || "n/a";
+  const e = result.explanation;
+  $("explanation").hidden = !e;
+  if (!e) return;
+  $("explanation-summary").textContent = e.summary;
+  const body = $("explanation-terms").querySelector("tbody");
+  body.textContent = "";
+  for (const [term, value] of Object.entries(e.terms)) {
+    const tr = document.createElement("tr");
+    if (term === e.dominant_term) tr.classList.add("anomalous");
+    const cells = [
+      [term, false], [fmt(value, 3), true],
+      [e.typical ? fmt(e.typical[term], 3) : "n/a", true],
+      [e.deviation ? fmt(e.deviation[term], 2) : "n/a", true],
+    ];
+    appendCells(tr, cells);
+    body.appendChild(tr);
+  }
 }
 
 /* ---------------------------------------------------------------- many curves -------- */
@@ -216,12 +258,7 @@ function renderTable() {
       [r.is_anomaly === null ? "n/a" : r.is_anomaly ? "yes" : "no", false],
       [r.predicted_class, false], [fmt(r.period, 5), true],
     ];
-    for (const [text, numeric] of cells) {
-      const td = document.createElement("td");
-      td.textContent = text;
-      if (numeric) td.className = "num";
-      tr.appendChild(td);
-    }
+    appendCells(tr, cells);
     body.appendChild(tr);
     const phase = row.curve.time.map((t) => foldPhase(t, r.period));
     LcPlot.thumbnail(svg, phase, row.curve.mag);
