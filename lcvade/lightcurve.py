@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_MIN_POINTS = 10
+MAGNITUDE_LIMIT = 100.0
+"""Largest |mag| accepted: the Sun is at -26.7 and the deepest images reach about +35, so a
+larger value is a flux, a flag or a unit error rather than a magnitude."""
 DEFAULT_MAX_POINTS = 100_000
 """Most points of one curve that the service and ``lcvade score`` accept: the model keeps a
 few hundred (deterministically subsampled), and the period search grows with the count."""
@@ -123,6 +126,15 @@ class LightCurve:
                 raise LightCurveError(
                     f"{name}[{i}] = {arr[i]} is not a finite number", field=name, index=i
                 )
+        bad = np.abs(m) > MAGNITUDE_LIMIT
+        if bad.any():
+            i = _first_index(bad)
+            raise LightCurveError(
+                f"mag[{i}] = {m[i]:g} is not a magnitude (|mag| must be at most "
+                f"{MAGNITUDE_LIMIT:g}); send magnitudes, not fluxes",
+                field="mag",
+                index=i,
+            )
         bad = e <= 0
         if bad.any():
             i = _first_index(bad)

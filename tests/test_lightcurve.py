@@ -132,3 +132,14 @@ def test_arrays_are_read_only():
     curve = LightCurve(**good())
     with pytest.raises(ValueError):
         curve.mag[0] = 1.0
+
+
+def test_values_that_are_not_magnitudes_are_refused_with_their_index():
+    t = np.arange(12.0)
+    mag = np.full(12, 15.0) + 0.1 * np.sin(t)
+    mag[7] = 3.1e4  # a flux sent as a magnitude
+    with pytest.raises(LightCurveError, match=r"mag\[7\] = 31000 is not a magnitude") as info:
+        LightCurve(t, mag, np.full(12, 0.05))
+    assert info.value.field == "mag" and info.value.index == 7
+    mag[7] = -26.7  # the Sun is still a magnitude
+    assert len(LightCurve(t, mag, np.full(12, 0.05))) == 12
