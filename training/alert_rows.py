@@ -1,0 +1,246 @@
+"""The points of ZTF and Rubin/LSST alert packets as photometry rows, apparent or difference.
+
+**ZTF** (``candidate`` and ``prv_candidates``, from Avro records or the brokers' Parquet
+layout): a detection with ``distnr`` < ``reference_radius`` (1.4", the ALeRCE and Fink
+convention) and a reference magnitude ``magnr`` is on a reference source -- a variable star,
+most often -- and gets its apparent magnitude from the reference flux plus the difference flux
+signed by ``isdiffpos`` (:func:`training.alert_photometry.ztf_apparent_magnitude`).  Other
+detections (transients) keep ``magpsf``, the difference magnitude; one with a negative
+difference (``isdiffpos`` ``f``/``0``) has no magnitude and is skipped.  Filter ids 1, 2, 3
+are ``g``, ``r``, ``i``; Julian dates become MJD; history entries without ``magpsf`` are
+non-detections.
+
+**Rubin/LSST** (schema ``lsst.v11_0`` and earlier; ``diaSource``, ``prvDiaSources``,
+``prvDiaForcedSources``): an alert whose diaSources have a template flux of median S/N >=
+``template_snr`` is on a template source and its light curve is the direct-image flux
+``scienceFlux`` (of diaSources and forced sources alike) as AB magnitudes; other objects
+(transients, and schemas without ``scienceFlux``) take the difference flux ``psfFlux``.  A
+forced measurement of a visit that also has a diaSource of the object repeats that point and
+is skipped.  Fluxes in nJy become AB magnitudes (:func:`~training.alert_photometry.flux_to_ab_mag`);
+non-positive fluxes are skipped.
+
+Every entry of a packet becomes one row; an unusable one carries its reason in ``skip``
+(:mod:`training.photometry_rows`), so rows in = rows out.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.alert_photometry import flux_to_ab_mag, ztf_apparent_magnitude
+from training.alert_quality import AlertCuts, first_reason
+from training.photometry_rows import (
+    APPARENT,
+    DIFFERENCE,
+    SKIP_BAD_FLUX_ERR,
+    SKIP_BAD_MAG_ERR,
+    SKIP_FORCED_AT_DETECTION,
+    SKIP_NEGATIVE_DIFFERENCE,
+    SKIP_NO_DIFF_SIGN,
+    SKIP_NON_DETECTION,
+    SKIP_NON_FINITE_FLUX,
+    SKIP_NON_FINITE_MAG,
+    SKIP_NON_POSITIVE_APPARENT,
+    SKIP_NON_POSITIVE_FLUX,
+    photometry_frame,
+)
+
+ZTF_BANDS = {1: "g", 2: "r", 3: "i"}
+MJD_OFFSET = 2400000.5
+ZTF_NUMBERS = (
+    "jd",
+    "fid",
+    "magpsf",
+    "sigmapsf",
+    "distnr",
+    "magnr",
+    "sigmagnr",
+    "rb",
+    "drb",
+    "nbad",
+    "magdiff",
+)
+ZTF_FIELDS = (*ZTF_NUMBERS, "candid", "isdiffpos")
+DIFF_SIGN = {"t": 1.0, "1": 1.0, "f": -1.0, "0": -1.0}
+
+
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    return np.array(values, dtype=np.float64)  # None becomes NaN
+
+
+def ztf_columns(alerts: Sequence[dict[str, Any]]) -> tuple[list[str], dict[str, list]]:
+    """The object id and the :data:`ZTF_FIELDS` of every entry of decoded ZTF alerts,
+    candidate first, then the history in the packet's order."""
+    ids: list[str] = []
+    columns: dict[str, list] = {name: [] for name in ZTF_FIELDS}
+    items = list(columns.items())
+    for alert in alerts:
+        entries = [alert["candidate"], *(alert.get("prv_candidates") or [])]
+        ids.extend([str(alert["objectId"])] * len(entries))
+        for entry in entries:
+            for name, values in items:
+                values.append(entry.get(name))
+    return ids, columns
+
+
+def ztf_frame(
+    object_ids: Sequence[str],
+    columns: dict[str, Sequence[Any]],
+    detected: np.ndarray,
+    cuts: AlertCuts,
+) -> pd.DataFrame:
+    """Photometry rows of ZTF entries given as columns (see the module docstring).
+
+    ``columns`` holds :data:`ZTF_FIELDS` (missing values None or NaN; a field a schema
+    lacks may be absent); ``detected`` marks the entries that have a ``magpsf``.
+    """
+    n = len(object_ids)
+    missing = np.full(n, np.nan)
+    num = {name: _floats(columns[name]) if name in columns else missing for name in ZTF_NUMBERS}
+    sign = np.array([DIFF_SIGN.get(str(s), 0.0) for s in columns["isdiffpos"]])
+    magpsf, sigmapsf = num["magpsf"], num["sigmapsf"]
+    on_reference = (
+        (num["distnr"] < cuts.reference_radius)
+        & np.isfinite(num["magnr"])
+        & (num["magnr"] > 0)
+        & np.isfinite(num["sigmagnr"])
+    ) & (cuts.photometry == "auto")
+    mag, err = magpsf.copy(), sigmapsf.copy()
+    if on_reference.any():
+        app_mag, app_err = ztf_apparent_magnitude(
+            num["magnr"][on_reference],
+            num["sigmagnr"][on_reference],
+            magpsf[on_reference],
+            sigmapsf[on_reference],
+            sign[on_reference],
+        )
+        mag[on_reference], err[on_reference] = app_mag, app_err
+    skip = first_reason(
+        n,
+        [
+            (~detected, SKIP_NON_DETECTION),
+            (~np.isfinite(magpsf), SKIP_NON_FINITE_MAG),
+            (~(np.isfinite(sigmapsf) & (sigmapsf > 0)), SKIP_BAD_MAG_ERR),
+            (sign == 0, SKIP_NO_DIFF_SIGN),
+        ],
+    )
+    quality = cuts.ztf_reasons(num["rb"], num["drb"], num["nbad"], num["magdiff"])
+    unset = np.array([s is None for s in skip], dtype=bool)
+    skip[unset] = quality[unset]
+    unset &= np.array([q is None for q in quality], dtype=bool)
+    skip[unset & on_reference & ~np.isfinite(mag)] = SKIP_NON_POSITIVE_APPARENT
+    skip[unset & ~on_reference & (sign < 0)] = SKIP_NEGATIVE_DIFFERENCE
+    fid = num["fid"]
+    bands = [ZTF_BANDS.get(int(f), f"fid{int(f)}") if np.isfinite(f) else None for f in fid]
+    return photometry_frame(
+        object_ids,
+        num["jd"] - MJD_OFFSET,
+        mag,
+        err,
+        bands,
+        source_id=columns["candid"],
+        skip=skip,
+        mag_kind=np.where(detected, np.where(on_reference, APPARENT, DIFFERENCE), None),
+        quality={k: num[k] for k in ("distnr", "rb", "drb", "nbad", "magdiff")},
+    )
+
+
+def _rubin_object_id(alert: dict[str, Any]) -> str:
+    obj = alert.get("diaObject")
+    if obj is not None and obj.get("diaObjectId") is not None:
+        return str(obj["diaObjectId"])
+    source_object = alert["diaSource"].get("diaObjectId")
+    if source_object is not None:
+        return str(source_object)
+    return f"alert-{alert.get('alertId', alert.get('diaSourceId'))}"
+
+
+def _on_template(sources: Sequence[dict[str, Any]], min_snr: float) -> bool:
+    ratios = []
+    for source in sources:
+        flux, err = source.get("templateFlux"), source.get("templateFluxErr")
+        if flux is not None and err is not None and err > 0 and np.isfinite(flux):
+            ratios.append(flux / err)
+    return bool(ratios) and statistics.median(ratios) >= min_snr
+
+
+RUBIN_FIELDS = (
+    "midpointMjdTai",
+    "band",
+    "psfFlux",
+    "psfFluxErr",
+    "scienceFlux",
+    "scienceFluxErr",
+    "reliability",
+)
+
+
+def rubin_frame(alerts: Sequence[dict[str, Any]], cuts: AlertCuts) -> pd.DataFrame:
+    """Photometry rows of decoded Rubin/LSST alerts (see the module docstring)."""
+    ids: list[str] = []
+    columns: dict[str, list] = {name: [] for name in RUBIN_FIELDS}
+    items = list(columns.items())
+    source_id: list[int | None] = []
+    apparent: list[bool] = []
+    forced_repeat: list[bool] = []
+    flag: list[str | None] = []
+    flags = cuts.pixel_flags
+    for alert in alerts:
+        object_id = _rubin_object_id(alert)
+        sources = [alert["diaSource"], *(alert.get("prvDiaSources") or [])]
+        forced = alert.get("prvDiaForcedSources") or []
+        on_template = cuts.photometry == "auto" and _on_template(sources, cuts.template_snr)
+        visits = {s.get("visit") for s in sources}
+        for entry in sources:
+            source_id.append(entry.get("diaSourceId"))
+            forced_repeat.append(False)
+            flag.append(next((f for f in flags if entry.get(f)), None))
+        for entry in forced:
+            # forced ids are another id space: negated, they cannot meet a diaSourceId
+            forced_id = entry.get("diaForcedSourceId")
+            source_id.append(None if forced_id is None else -int(forced_id))
+            forced_repeat.append(entry.get("visit") in visits)
+            flag.append(None)
+        for entry in (*sources, *forced):
+            for name, values in items:
+                values.append(entry.get(name))
+        count = len(sources) + len(forced)
+        ids.extend([object_id] * count)
+        apparent.extend([on_template] * count)
+    use_science = np.array(apparent, dtype=bool)
+    n = len(ids)
+    flux = np.where(use_science, _floats(columns["scienceFlux"]), _floats(columns["psfFlux"]))
+    flux_err = np.where(
+        use_science, _floats(columns["scienceFluxErr"]), _floats(columns["psfFluxErr"])
+    )
+    mag, mag_err = flux_to_ab_mag(flux, flux_err)
+    skip = first_reason(
+        n,
+        [
+            (~np.isfinite(flux), SKIP_NON_FINITE_FLUX),
+            (~(np.isfinite(flux_err) & (flux_err > 0)), SKIP_BAD_FLUX_ERR),
+            (np.array(forced_repeat, dtype=bool), SKIP_FORCED_AT_DETECTION),
+        ],
+    )
+    reliability = _floats(columns["reliability"])
+    quality = cuts.rubin_reasons(reliability, np.array(flag, dtype=object))
+    unset = np.array([s is None for s in skip], dtype=bool)
+    skip[unset] = quality[unset]
+    unset &= np.array([q is None for q in quality], dtype=bool)
+    skip[unset & (flux <= 0)] = SKIP_NON_POSITIVE_FLUX
+    return photometry_frame(
+        ids,
+        _floats(columns["midpointMjdTai"]),
+        mag,
+        mag_err,
+        columns["band"],
+        source_id=source_id,
+        skip=skip,
+        mag_kind=np.where(use_science, APPARENT, DIFFERENCE).astype(object),
+        quality={"reliability": reliability, "pixel_flag": np.array(flag, dtype=object)},
+    )
