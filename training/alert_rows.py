@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -66,26 +67,65 @@ ZTF_NUMBERS = (
     "magdiff",
 )
 ZTF_FIELDS = (*ZTF_NUMBERS, "candid", "isdiffpos")
-DIFF_SIGN = {"t": 1.0, "1": 1.0, "f": -1.0, "0": -1.0}
+DIFF_SIGN = {"t": 1.0, "1": 1.0, "f": -1.0, "0": -1.0, 1: 1.0, 0: -1.0}
 
 
 def _floats(values: Sequence[Any]) -> np.ndarray:
     return np.array(values, dtype=np.float64)  # None becomes NaN
 
 
+def _entry_columns(entries: Sequence[dict[str, Any]], fields: Sequence[str]) -> list[Sequence]:
+    """``fields`` of ``entries`` (records of one schema) as columns; a field the records lack
+    is a column of None."""
+    if not entries:
+        return [()] * len(fields)
+    present = [name for name in fields if name in entries[0]]
+    try:
+        rows = list(map(itemgetter(*present), entries))
+    except KeyError:  # records of several shapes: one field at a time
+        rows = [tuple(entry.get(name) for name in present) for entry in entries]
+    if len(present) == 1:
+        rows = [(value,) for value in rows]
+    found = dict(zip(present, zip(*rows, strict=True), strict=True))
+    return [found.get(name, (None,) * len(entries)) for name in fields]
+
+
 def ztf_columns(alerts: Sequence[dict[str, Any]]) -> tuple[list[str], dict[str, list]]:
-    """The object id and the :data:`ZTF_FIELDS` of every entry of decoded ZTF alerts,
-    candidate first, then the history in the packet's order."""
-    ids: list[str] = []
-    columns: dict[str, list] = {name: [] for name in ZTF_FIELDS}
-    items = list(columns.items())
-    for alert in alerts:
-        entries = [alert["candidate"], *(alert.get("prv_candidates") or [])]
-        ids.extend([str(alert["objectId"])] * len(entries))
-        for entry in entries:
-            for name, values in items:
-                values.append(entry.get(name))
+    """The object id and the :data:`ZTF_FIELDS` of every entry of decoded ZTF alerts: the
+    alerts' candidates first, then their histories, each in the order of the alerts."""
+    candidates = [alert["candidate"] for alert in alerts]
+    ids = [str(alert["objectId"]) for alert in alerts]
+    history: list[dict[str, Any]] = []
+    for alert, object_id in zip(alerts, list(ids), strict=True):
+        entries = alert.get("prv_candidates") or []
+        history.extend(entries)
+        ids.extend([object_id] * len(entries))
+    columns = {
+        name: [*first, *second]
+        for name, first, second in zip(
+            ZTF_FIELDS,
+            _entry_columns(candidates, ZTF_FIELDS),
+            _entry_columns(history, ZTF_FIELDS),
+            strict=True,
+        )
+    }
     return ids, columns
+
+
+def _signs(isdiffpos: Sequence[Any]) -> np.ndarray:
+    """+1 for ``t``/``1``, -1 for ``f``/``0``, 0 for anything else (missing)."""
+    return pd.Series(isdiffpos, dtype=object).map(DIFF_SIGN).fillna(0.0).to_numpy(np.float64)
+
+
+def _ztf_bands(fid: np.ndarray) -> np.ndarray:
+    """Band names of ZTF filter ids (``fid7`` for an id without a name, None if missing)."""
+    bands = np.full(len(fid), None, dtype=object)
+    known = np.isin(fid, list(ZTF_BANDS))
+    names = np.array([None, *ZTF_BANDS.values()], dtype=object)
+    bands[known] = names[fid[known].astype(int)]
+    other = np.isfinite(fid) & ~known
+    bands[other] = [f"fid{int(f)}" for f in fid[other]]
+    return bands
 
 
 def ztf_frame(
@@ -102,7 +142,7 @@ def ztf_frame(
     n = len(object_ids)
     missing = np.full(n, np.nan)
     num = {name: _floats(columns[name]) if name in columns else missing for name in ZTF_NUMBERS}
-    sign = np.array([DIFF_SIGN.get(str(s), 0.0) for s in columns["isdiffpos"]])
+    sign = _signs(columns["isdiffpos"])
     magpsf, sigmapsf = num["magpsf"], num["sigmapsf"]
     on_reference = (
         (num["distnr"] < cuts.reference_radius)
@@ -130,19 +170,17 @@ def ztf_frame(
         ],
     )
     quality = cuts.ztf_reasons(num["rb"], num["drb"], num["nbad"], num["magdiff"])
-    unset = np.array([s is None for s in skip], dtype=bool)
+    unset = pd.isna(skip)
     skip[unset] = quality[unset]
-    unset &= np.array([q is None for q in quality], dtype=bool)
+    unset &= pd.isna(quality)
     skip[unset & on_reference & ~np.isfinite(mag)] = SKIP_NON_POSITIVE_APPARENT
     skip[unset & ~on_reference & (sign < 0)] = SKIP_NEGATIVE_DIFFERENCE
-    fid = num["fid"]
-    bands = [ZTF_BANDS.get(int(f), f"fid{int(f)}") if np.isfinite(f) else None for f in fid]
     return photometry_frame(
         object_ids,
         num["jd"] - MJD_OFFSET,
         mag,
         err,
-        bands,
+        _ztf_bands(num["fid"]),
         source_id=columns["candid"],
         skip=skip,
         mag_kind=np.where(detected, np.where(on_reference, APPARENT, DIFFERENCE), None),
@@ -229,9 +267,9 @@ def rubin_frame(alerts: Sequence[dict[str, Any]], cuts: AlertCuts) -> pd.DataFra
     )
     reliability = _floats(columns["reliability"])
     quality = cuts.rubin_reasons(reliability, np.array(flag, dtype=object))
-    unset = np.array([s is None for s in skip], dtype=bool)
+    unset = pd.isna(skip)
     skip[unset] = quality[unset]
-    unset &= np.array([q is None for q in quality], dtype=bool)
+    unset &= pd.isna(quality)
     skip[unset & (flux <= 0)] = SKIP_NON_POSITIVE_FLUX
     return photometry_frame(
         ids,

@@ -110,17 +110,15 @@ def _arrow_ztf_frame(batch: pa.RecordBatch, cuts: AlertCuts) -> pd.DataFrame:
     if history is not None and n:
         parts.append(history.flatten())
         owners.append(pc.list_parent_indices(history).to_numpy())
+    # the order of training.alert_rows.ztf_columns: the candidates, then the histories
     owner = np.concatenate(owners)
-    # the packet's order: each alert's candidate, then its history
-    order = np.argsort(owner, kind="stable")
-    take = pa.array(order)
-    object_ids = batch.column("objectId").to_numpy(zero_copy_only=False).astype(str)[owner[order]]
+    object_ids = batch.column("objectId").to_numpy(zero_copy_only=False).astype(str)[owner]
     columns: dict[str, Any] = {}
     for name in ZTF_FIELDS:
         pieces = [part.field(name) for part in parts if part.type.get_field_index(name) >= 0]
         if len(pieces) < len(parts):
             continue  # a field this layout lacks: missing everywhere
-        values = pa.concat_arrays([p.cast(pieces[0].type) for p in pieces]).take(take)
+        values = pa.concat_arrays([p.cast(pieces[0].type) for p in pieces])
         if name == "candid":
             filled = values.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
             null = values.is_null().to_numpy(zero_copy_only=False)
@@ -129,9 +127,9 @@ def _arrow_ztf_frame(batch: pa.RecordBatch, cuts: AlertCuts) -> pd.DataFrame:
             columns[name] = values.to_numpy(zero_copy_only=False)
         else:
             columns[name] = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    detected = np.ones(len(order), dtype=bool)
+    detected = np.ones(len(owner), dtype=bool)
     if "magpsf" in columns:
-        magpsf = pa.concat_arrays([p.field("magpsf") for p in parts]).take(take)
+        magpsf = pa.concat_arrays([p.field("magpsf") for p in parts])
         detected = ~magpsf.is_null().to_numpy(zero_copy_only=False)
     missing = [f for f in ("jd", "fid", "magpsf", "sigmapsf", "isdiffpos") if f not in columns]
     if missing:

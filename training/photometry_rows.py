@@ -76,6 +76,10 @@ def string_column(values: object) -> np.ndarray:
     series = pd.Series(values, copy=False)
     missing = series.isna().to_numpy()
     present = series[~missing]
+    if present.dtype == object and pd.api.types.infer_dtype(present, skipna=False) == "string":
+        out = series.to_numpy(dtype=object, copy=True)
+        out[missing] = None
+        return out
     if pd.api.types.is_float_dtype(present.dtype) and np.all(np.mod(present, 1) == 0):
         present = present.astype(np.int64)
     out = np.full(len(series), None, dtype=object)
