@@ -150,6 +150,10 @@ def test_ztf_quality_cuts_are_counted_by_reason_and_configurable():
     loose = _real_rows(AlertCuts(min_rb=None, max_magdiff=0.1))
     assert (loose["skip"] == "|magdiff| above 0.1").sum() == (magdiff > 0.1).sum() > 10
     assert "rb below" not in " ".join(loose["skip"].dropna())
+    # drb is in the Fink candidates but not in their history, nor in schema 3.2
+    drb = np.array([np.nan if e.get("drb") is None else e["drb"] for e in entries])
+    deep = _real_rows(AlertCuts(min_drb=0.5, min_rb=None, max_magdiff=None))
+    assert (deep["skip"] == "drb below 0.5").sum() == (drb < 0.5).sum() > 10
     off = _real_rows(AlertCuts(min_rb=None, max_magdiff=None, max_nbad=None))
     assert set(off["skip"].dropna()) == {SKIP_NON_DETECTION}
     assert len(rows) == len(loose) == len(off) == len(_real_entries())  # rows in = rows out

@@ -115,10 +115,18 @@ def _arrow_ztf_frame(batch: pa.RecordBatch, cuts: AlertCuts) -> pd.DataFrame:
     object_ids = batch.column("objectId").to_numpy(zero_copy_only=False).astype(str)[owner]
     columns: dict[str, Any] = {}
     for name in ZTF_FIELDS:
-        pieces = [part.field(name) for part in parts if part.type.get_field_index(name) >= 0]
-        if len(pieces) < len(parts):
+        present = [part for part in parts if part.type.get_field_index(name) >= 0]
+        if not present:
             continue  # a field this layout lacks: missing everywhere
-        values = pa.concat_arrays([p.cast(pieces[0].type) for p in pieces])
+        kind = present[0].type.field(name).type
+        values = pa.concat_arrays(
+            [
+                part.field(name).cast(kind)
+                if part.type.get_field_index(name) >= 0
+                else pa.nulls(len(part), kind)  # e.g. drb, in candidates but not history
+                for part in parts
+            ]
+        )
         if name == "candid":
             filled = values.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
             null = values.is_null().to_numpy(zero_copy_only=False)
