@@ -25,7 +25,6 @@ Every entry of a packet becomes one row; an unusable one carries its reason in `
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
@@ -80,6 +79,8 @@ def _entry_columns(entries: Sequence[dict[str, Any]], fields: Sequence[str]) -> 
     if not entries:
         return [()] * len(fields)
     present = [name for name in fields if name in entries[0]]
+    if not present:
+        return [(None,) * len(entries)] * len(fields)
     try:
         rows = list(map(itemgetter(*present), entries))
     except KeyError:  # records of several shapes: one field at a time
@@ -198,15 +199,6 @@ def _rubin_object_id(alert: dict[str, Any]) -> str:
     return f"alert-{alert.get('alertId', alert.get('diaSourceId'))}"
 
 
-def _on_template(sources: Sequence[dict[str, Any]], min_snr: float) -> bool:
-    ratios = []
-    for source in sources:
-        flux, err = source.get("templateFlux"), source.get("templateFluxErr")
-        if flux is not None and err is not None and err > 0 and np.isfinite(flux):
-            ratios.append(flux / err)
-    return bool(ratios) and statistics.median(ratios) >= min_snr
-
-
 RUBIN_FIELDS = (
     "midpointMjdTai",
     "band",
@@ -215,64 +207,92 @@ RUBIN_FIELDS = (
     "scienceFlux",
     "scienceFluxErr",
     "reliability",
+    "visit",
 )
+TEMPLATE_FIELDS = ("templateFlux", "templateFluxErr")
+
+
+def _on_template(owner: np.ndarray, flux: np.ndarray, err: np.ndarray, n: int, snr: float):
+    """Per alert, whether the median template S/N of its diaSources is at least ``snr``
+    (alerts without a measured template flux: False)."""
+    ratio = np.where(err > 0, flux / np.where(err > 0, err, 1.0), np.nan)
+    measured = np.isfinite(ratio)
+    medians = pd.Series(ratio[measured]).groupby(owner[measured]).median()
+    on = np.zeros(n, dtype=bool)
+    on[medians.index.to_numpy(dtype=int)] = medians.to_numpy() >= snr
+    return on
+
+
+def _first_flag(columns: Sequence[Sequence[Any]], flags: Sequence[str], n: int) -> np.ndarray:
+    """Per entry, the first of ``flags`` (given as ``columns``) that is set (None: none)."""
+    first = np.full(n, None, dtype=object)
+    for name, values in reversed(list(zip(flags, columns, strict=True))):
+        first[np.array([bool(v) for v in values], dtype=bool)] = name
+    return first
 
 
 def rubin_frame(alerts: Sequence[dict[str, Any]], cuts: AlertCuts) -> pd.DataFrame:
-    """Photometry rows of decoded Rubin/LSST alerts (see the module docstring)."""
-    ids: list[str] = []
-    columns: dict[str, list] = {name: [] for name in RUBIN_FIELDS}
-    items = list(columns.items())
-    source_id: list[int | None] = []
-    apparent: list[bool] = []
-    forced_repeat: list[bool] = []
-    flag: list[str | None] = []
-    flags = cuts.pixel_flags
-    for alert in alerts:
-        object_id = _rubin_object_id(alert)
-        sources = [alert["diaSource"], *(alert.get("prvDiaSources") or [])]
-        forced = alert.get("prvDiaForcedSources") or []
-        on_template = cuts.photometry == "auto" and _on_template(sources, cuts.template_snr)
-        visits = {s.get("visit") for s in sources}
-        for entry in sources:
-            source_id.append(entry.get("diaSourceId"))
-            forced_repeat.append(False)
-            flag.append(next((f for f in flags if entry.get(f)), None))
-        for entry in forced:
-            # forced ids are another id space: negated, they cannot meet a diaSourceId
-            forced_id = entry.get("diaForcedSourceId")
-            source_id.append(None if forced_id is None else -int(forced_id))
-            forced_repeat.append(entry.get("visit") in visits)
-            flag.append(None)
-        for entry in (*sources, *forced):
-            for name, values in items:
-                values.append(entry.get(name))
-        count = len(sources) + len(forced)
-        ids.extend([object_id] * count)
-        apparent.extend([on_template] * count)
-    use_science = np.array(apparent, dtype=bool)
-    n = len(ids)
+    """Photometry rows of decoded Rubin/LSST alerts (see the module docstring): the alerts'
+    diaSources (the new one, then the earlier ones), then their forced sources."""
+    ids = np.array([_rubin_object_id(alert) for alert in alerts], dtype=object)
+    sources: list[dict[str, Any]] = []
+    forced: list[dict[str, Any]] = []
+    source_owner: list[int] = []
+    forced_owner: list[int] = []
+    for k, alert in enumerate(alerts):
+        history = alert.get("prvDiaSources") or []
+        sources.append(alert["diaSource"])
+        sources.extend(history)
+        source_owner.extend([k] * (1 + len(history)))
+        extra = alert.get("prvDiaForcedSources") or []
+        forced.extend(extra)
+        forced_owner.extend([k] * len(extra))
+    owner = np.array(source_owner + forced_owner, dtype=np.int64)
+    n_sources = len(sources)
+    flags = list(cuts.pixel_flags)
+    own = _entry_columns(sources, [*RUBIN_FIELDS, *TEMPLATE_FIELDS, "diaSourceId", *flags])
+    shared = len(RUBIN_FIELDS)
+    template_flux, template_err = (_floats(c) for c in own[shared : shared + 2])
+    source_ids, flag_columns = own[shared + 2], own[shared + 3 :]
+    forced_columns = _entry_columns(forced, [*RUBIN_FIELDS, "diaForcedSourceId"])
+    forced_ids = forced_columns[-1]
+    columns = {
+        name: [*first, *second]
+        for name, first, second in zip(RUBIN_FIELDS, own, forced_columns, strict=False)
+    }
+    on_template = np.zeros(len(alerts), dtype=bool)
+    if cuts.photometry == "auto":
+        on_template = _on_template(
+            owner[:n_sources], template_flux, template_err, len(alerts), cuts.template_snr
+        )
+    use_science = on_template[owner]
+    # forced ids are another id space: negated, they cannot meet a diaSourceId
+    source_id = [*source_ids, *(None if i is None else -int(i) for i in forced_ids)]
+    visits = pd.MultiIndex.from_arrays([owner, pd.array(columns["visit"], dtype="Int64")])
+    repeat = visits.isin(visits[:n_sources])
+    repeat[:n_sources] = False
+    flag = np.concatenate([_first_flag(flag_columns, flags, n_sources), np.full(len(forced), None)])
     flux = np.where(use_science, _floats(columns["scienceFlux"]), _floats(columns["psfFlux"]))
     flux_err = np.where(
         use_science, _floats(columns["scienceFluxErr"]), _floats(columns["psfFluxErr"])
     )
     mag, mag_err = flux_to_ab_mag(flux, flux_err)
     skip = first_reason(
-        n,
+        len(owner),
         [
             (~np.isfinite(flux), SKIP_NON_FINITE_FLUX),
             (~(np.isfinite(flux_err) & (flux_err > 0)), SKIP_BAD_FLUX_ERR),
-            (np.array(forced_repeat, dtype=bool), SKIP_FORCED_AT_DETECTION),
+            (repeat, SKIP_FORCED_AT_DETECTION),
         ],
     )
     reliability = _floats(columns["reliability"])
-    quality = cuts.rubin_reasons(reliability, np.array(flag, dtype=object))
+    quality = cuts.rubin_reasons(reliability, flag)
     unset = pd.isna(skip)
     skip[unset] = quality[unset]
     unset &= pd.isna(quality)
     skip[unset & (flux <= 0)] = SKIP_NON_POSITIVE_FLUX
     return photometry_frame(
-        ids,
+        ids[owner],
         _floats(columns["midpointMjdTai"]),
         mag,
         mag_err,
@@ -280,5 +300,5 @@ def rubin_frame(alerts: Sequence[dict[str, Any]], cuts: AlertCuts) -> pd.DataFra
         source_id=source_id,
         skip=skip,
         mag_kind=np.where(use_science, APPARENT, DIFFERENCE).astype(object),
-        quality={"reliability": reliability, "pixel_flag": np.array(flag, dtype=object)},
+        quality={"reliability": reliability, "pixel_flag": flag},
     )

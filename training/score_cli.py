@@ -49,7 +49,8 @@ def score(
     inputs: list[Path] = typer.Argument(
         ...,
         help="long-format light-curve tables (CSV, Parquet file or directory, VOTable, FITS, "
-        "ECSV) and/or Avro alert files, directories or tar archives (ZTF, Rubin/LSST)",
+        "ECSV) and/or Avro alert files, directories or tar archives (ZTF, Rubin/LSST), or "
+        "Parquet files of ZTF alerts in the brokers' layout",
         show_default=False,
     ),
     out: Path = typer.Option(
