@@ -21,7 +21,7 @@ from lcvade.tables import iter_table
 from training.alert_quality import AlertCuts, AlertCutsError, parse_cuts
 from training.alerts import read_alerts
 from training.batch_curves import prepare_objects
-from training.batch_inputs import discover_inputs, table_photometry
+from training.batch_inputs import BatchInputError, discover_inputs, table_photometry
 from training.photometry_rows import (
     SKIP_FORCED_AT_DETECTION,
     SKIP_NEGATIVE_DIFFERENCE,
@@ -34,6 +34,7 @@ XXF = DATA / "2019_01_10_739260766315010006.avro"  # ZTF17aaacxxf
 NNN = DATA / "472263571115115000.avro"  # ZTF17aaajnnn
 FINK = DATA / "fink_ztf_alerts.parquet"
 GR = LCVaDEConfig(n_classes=3, channels=8, bands=["g", "r"])
+SINGLE = LCVaDEConfig(n_classes=3, channels=8)
 
 
 def _rows(path: Path, cuts: AlertCuts | None = None) -> pd.DataFrame:
@@ -242,7 +243,7 @@ def test_rubin_variable_uses_direct_image_fluxes_of_sources_and_forced_sources(t
     for source_id, mag in zip(used["source_id"], used["mag"], strict=True):
         if source_id in science:
             assert mag == pytest.approx(31.4 - 2.5 * math.log10(science[source_id]), abs=1e-6)
-    (prepared,) = prepare_objects(rows, None, LCVaDEConfig(n_classes=3, channels=8))
+    (prepared,) = prepare_objects(rows, None, SINGLE)
     assert prepared.curve is not None and len(prepared.curve) == 24
 
 
@@ -342,3 +343,18 @@ def test_scoring_the_converted_table_equals_scoring_the_alerts(tmp_path, multi_b
     assert len(from_alerts) == 53
     assert (from_alerts["status"] == "ok").sum() >= 1
     pd.testing.assert_frame_equal(from_table, from_alerts)
+
+
+def test_a_plain_table_with_a_source_id_column_is_not_merged_by_it():
+    # e.g. Gaia's source_id: one per object, not per detection; only a converted table (it has
+    # mag_kind) carries detection ids
+    t = np.arange(12.0)
+    table = pd.DataFrame({"object_id": "star", "time": t, "mag": 15 + 0.1 * np.sin(t),
+                          "mag_err": 0.02, "source_id": 42, "skip": "x"})  # fmt: skip
+    (prepared,) = prepare_objects(table_photometry(table, "plain.csv"), None, SINGLE)
+    assert prepared.curve is not None and len(prepared.curve) == 12
+    converted = table.assign(mag_kind="apparent", skip=[None] * 11 + ["rb below 0.3"])
+    (merged,) = prepare_objects(table_photometry(converted, "lc.csv"), None, SINGLE)
+    assert merged.curve is None and merged.n_points == 1  # one detection id: one point
+    with pytest.raises(BatchInputError, match="mag_kind 'dc' at row 0"):
+        table_photometry(table.assign(mag_kind="dc"), "lc.csv")

@@ -11,9 +11,9 @@ An input path is
   files.
 
 Alert photometry -- apparent or difference magnitudes, quality cuts -- follows an
-:class:`~training.alert_quality.AlertCuts`.  A table written by ``lcvade convert`` keeps its
-``mag_kind``, ``source_id`` and ``skip`` columns when read back, so it is scored exactly as
-the alerts it came from.
+:class:`~training.alert_quality.AlertCuts`.  A table written by ``lcvade convert`` (told by its
+``mag_kind`` column) keeps its ``mag_kind``, ``source_id`` and ``skip`` columns when read back,
+so it is scored exactly as the alerts it came from.
 
 Every input is read in frames of bounded size and converted to the rows of
 :mod:`training.photometry_rows`, so nothing here holds a whole file in memory (except the
@@ -209,8 +209,11 @@ def table_photometry(frame: pd.DataFrame, name: str) -> pd.DataFrame:
             "observation needs the id of its object"
         )
     band = frame["band"].to_numpy() if "band" in frame.columns else None
-    kept = {c: frame[c].to_numpy() for c in ("source_id", "skip") if c in frame.columns}
-    if "mag_kind" in frame.columns:
+    # a table written by lcvade convert (it has mag_kind): its detection ids and skip reasons
+    # count as the alerts' did; in other tables such columns may mean something else
+    converted = "mag_kind" in frame.columns
+    kept = {c: frame[c] for c in ("source_id", "skip") if converted and c in frame.columns}
+    if converted:
         kinds = _text(frame["mag_kind"])
         unknown = ~pd.Series(kinds).isin([APPARENT, DIFFERENCE, None]).to_numpy()
         if unknown.any():
