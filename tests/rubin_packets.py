@@ -45,9 +45,19 @@ def _records(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
 _BLANK = {"long": 0, "int": 0, "double": 0.0, "float": 0.0, "string": "", "boolean": False}
 
 
+_blanks: dict[tuple[int, str], dict[str, Any]] = {}
+
+
 def blank(schema: dict[str, Any], record: str) -> dict[str, Any]:
     """A ``record`` (e.g. ``diaSource``) of ``schema`` with every field set: null where the
     field may be null, else zero, empty or false."""
+    key = (id(schema), record)
+    if key not in _blanks:
+        _blanks[key] = _blank(schema, record)
+    return dict(_blanks[key])
+
+
+def _blank(schema: dict[str, Any], record: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in _records(schema)[record]["fields"]:
         kind = f["type"]

@@ -227,7 +227,7 @@ def _first_flag(columns: Sequence[Sequence[Any]], flags: Sequence[str], n: int) 
     """Per entry, the first of ``flags`` (given as ``columns``) that is set (None: none)."""
     first = np.full(n, None, dtype=object)
     for name, values in reversed(list(zip(flags, columns, strict=True))):
-        first[np.array([bool(v) for v in values], dtype=bool)] = name
+        first[np.array(values, dtype=bool)] = name  # None (not measured) is False
     return first
 
 
