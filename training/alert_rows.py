@@ -149,7 +149,7 @@ def ztf_frame(
         (num["distnr"] < cuts.reference_radius)
         & np.isfinite(num["magnr"])
         & (num["magnr"] > 0)
-        & np.isfinite(num["sigmagnr"])
+        & (num["sigmagnr"] >= 0)  # also False for NaN (and ZTF's -999 placeholders)
     ) & (cuts.photometry == "auto")
     mag, err = magpsf.copy(), sigmapsf.copy()
     if on_reference.any():
