@@ -6,8 +6,10 @@
   peak RSS of the main process and of the largest worker are reported;
 * peak RSS of single-process runs on N and on ``--memory-factor`` x N objects: with the
   staged, chunked run it should not grow with the input;
-* alerts/s of decoding Rubin-style Avro alerts (31 sources and three cutouts each) into
-  photometry rows, the serial part of staging a night of alerts.
+* alerts/s of decoding alert packets into photometry rows (apparent magnitudes, quality
+  cuts), the serial part of staging a night of alerts and all of ``lcvade convert``: the real
+  ZTF packet of ``tests/data/alerts`` repeated, Rubin/LSST ``lsst.v11_0`` packets (schema
+  from lsst-alert-packet) and the real Fink Parquet sample repeated.
 
 Every measurement runs in a fresh subprocess (its peak RSS from ``resource.getrusage``).
 The input is synthetic: periodic two-harmonic curves with random periods, times and point
@@ -64,81 +66,146 @@ def synthetic_photometry(
     return photometry.iloc[order].reset_index(drop=True), objects
 
 
-LSST_SOURCE = {
-    "type": "record",
-    "name": "diaSource",
-    "namespace": "lsst.bench",
-    "fields": [
-        {"name": "diaSourceId", "type": "long"},
-        {"name": "diaObjectId", "type": ["null", "long"]},
-        {"name": "midpointMjdTai", "type": "double"},
-        {"name": "ra", "type": "double"},
-        {"name": "dec", "type": "double"},
-        {"name": "band", "type": ["null", "string"]},
-        {"name": "psfFlux", "type": ["null", "float"]},
-        {"name": "psfFluxErr", "type": ["null", "float"]},
-    ],
-}
-LSST_ALERT = {
-    "type": "record",
-    "name": "alert",
-    "namespace": "lsst.bench",
-    "fields": [
-        {"name": "alertId", "type": "long"},
-        {"name": "diaSource", "type": LSST_SOURCE},
-        {"name": "prvDiaSources", "type": ["null", {"type": "array", "items": "diaSource"}]},
-        {"name": "cutoutDifference", "type": ["null", "bytes"]},
-        {"name": "cutoutScience", "type": ["null", "bytes"]},
-        {"name": "cutoutTemplate", "type": ["null", "bytes"]},
-    ],
-}
+ZTF_PACKET = ROOT / "tests" / "data" / "alerts" / "2019_01_10_739260766315010006.avro"
+FINK_PACKETS = ROOT / "tests" / "data" / "alerts" / "fink_ztf_alerts.parquet"
+ZTF_CUTOUT_BYTES = 13_600  # the real packet's three cutouts: (74,026 - 33,133) / 3 bytes
 
 
-def write_lsst_alerts(path: Path, n_alerts: int, history: int, cutout_bytes: int) -> Path:
-    """Rubin-style alerts: a diaSource, ``history`` earlier ones, three image cutouts."""
+def write_ztf_alerts(path: Path, n_alerts: int) -> Path:
+    """The real ZTF17aaacxxf packet (29 entries, schema 3.2) as ``n_alerts`` alerts of
+    distinct objects and detections, with three cutouts of the real packet's size."""
     import fastavro
 
-    rng = np.random.default_rng(1)
+    with ZTF_PACKET.open("rb") as fh:
+        reader = fastavro.reader(fh)
+        schema, (packet,) = reader.writer_schema, list(reader)
+    cutout = {"fileName": "cutout.fits.gz", "stampData": np.random.default_rng(2).bytes(
+        ZTF_CUTOUT_BYTES)}  # fmt: skip
 
-    def source(object_id: int, k: int) -> dict:
-        return {
-            "diaSourceId": object_id * 1000 + k, "diaObjectId": object_id,
-            "midpointMjdTai": 60000.0 + 3.0 * k, "ra": 150.0, "dec": 2.0,
-            "band": "ugrizy"[k % 6], "psfFlux": float(rng.uniform(500, 2000)),
-            "psfFluxErr": 20.0,
-        }  # fmt: skip
+    def renamed(a: int) -> dict:
+        history = [
+            {**e, "candid": None if e["candid"] is None else e["candid"] + a * 100}
+            for e in packet["prv_candidates"]
+        ]
+        candidate = {**packet["candidate"], "candid": packet["candid"] + a * 100}
+        return {**packet, "objectId": f"ZTF99{a:07d}", "candid": candidate["candid"],
+                "candidate": candidate, "prv_candidates": history, "cutoutScience": cutout,
+                "cutoutTemplate": cutout, "cutoutDifference": cutout}  # fmt: skip
 
-    cutout = rng.bytes(cutout_bytes)
-    records = (
-        {
-            "alertId": a,
-            "diaSource": source(a, history),
-            "prvDiaSources": [source(a, k) for k in range(history)],
-            "cutoutDifference": cutout,
-            "cutoutScience": cutout,
-            "cutoutTemplate": cutout,
-        }  # fmt: skip
-        for a in range(n_alerts)
-    )
     with path.open("wb") as fh:
-        fastavro.writer(fh, fastavro.parse_schema(LSST_ALERT), records)
+        fastavro.writer(fh, fastavro.parse_schema(schema), (renamed(a) for a in range(n_alerts)))
+    return path
+
+
+def write_rubin_alerts(path: Path, n_alerts: int, history: int, cutout_bytes: int) -> Path:
+    """Rubin/LSST alerts under the lsst.v11_0 schema of lsst-alert-packet: a diaSource,
+    ``history`` earlier ones, forced photometry at ``history`` visits, three cutouts."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from rubin_packets import alert, dia_source, forced_source, v11_schema, write
+
+    schema = v11_schema()
+    rng = np.random.default_rng(1)
+    cutout = rng.bytes(cutout_bytes)
+
+    def packet(a: int) -> dict:
+        flux = rng.uniform(-2000, 2000, 2 * history + 1)
+        sources = [
+            dia_source(
+                schema,
+                a * 1000 + k,
+                a,
+                2 * k,
+                band="ugrizy"[k % 6],
+                psfFlux=flux[2 * k],
+                psfFluxErr=20.0,
+                scienceFlux=9000.0 + flux[2 * k],
+                scienceFluxErr=25.0,
+                templateFlux=9000.0,
+                templateFluxErr=30.0,
+                reliability=0.9,
+            )  # fmt: skip
+            for k in range(history + 1)
+        ]
+        forced = [
+            forced_source(
+                schema,
+                a * 1000 + 500 + k,
+                a,
+                2 * k + 1,
+                band="ugrizy"[k % 6],
+                psfFlux=flux[2 * k + 1],
+                psfFluxErr=20.0,
+                scienceFlux=9000.0 + flux[2 * k + 1],
+                scienceFluxErr=25.0,
+            )  # fmt: skip
+            for k in range(history)
+        ]
+        return alert(schema, a, sources, forced, cutout)
+
+    return write(path, schema, (packet(a) for a in range(n_alerts)))
+
+
+def write_fink_alerts(path: Path, n_alerts: int) -> Path:
+    """The 51 real alerts of the Fink Parquet sample repeated to ``n_alerts`` (cutout
+    columns removed in the sample; they are not read anyway)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(FINK_PACKETS)
+    take = pa.array(np.arange(n_alerts) % table.num_rows)
+    repeated = table.take(take).set_column(
+        table.schema.get_field_index("objectId"),
+        "objectId",
+        pa.array([f"ZTF99{a:07d}" for a in range(n_alerts)]),
+    )
+    pq.write_table(repeated, path, row_group_size=5000)
     return path
 
 
 def alert_runs(args: argparse.Namespace, work: Path) -> None:
-    """Alert decoding into photometry rows, one core: the serial step of staging alerts."""
+    """Alert decoding and conversion into photometry rows, on one core: the serial step of
+    staging alerts (and all of ``lcvade convert``).  Avro decoding alone is timed apart."""
+    import fastavro
+    import pyarrow as pa
+
     from training.alerts import read_alerts
 
-    path = write_lsst_alerts(work / "alerts.avro", args.alerts, 30, args.cutout_bytes)
-    started = time.perf_counter()
-    rows = sum(len(frame) for frame in read_alerts(path))
-    seconds = time.perf_counter() - started
-    print("\n| alerts | sources each | cutouts | rows | seconds | alerts/s | rows/s |")
-    print("|---|---|---|---|---|---|---|")
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+    n = args.alerts
+    inputs = [
+        ("ZTF Avro (real packet, schema 3.2)", "29 (22 det.)",
+         f"3 x {ZTF_CUTOUT_BYTES / 1000:.1f} kB", write_ztf_alerts(work / "ztf.avro", n)),
+        ("Rubin Avro (lsst.v11_0)", "31 + 30 forced",
+         f"3 x {args.cutout_bytes // 1000} kB",
+         write_rubin_alerts(work / "rubin.avro", n, 30, args.cutout_bytes)),
+        ("ZTF Parquet (Fink layout, real alerts)", "15 (1.3 det.)", "not read",
+         write_fink_alerts(work / "fink.parquet", n)),
+    ]  # fmt: skip
     print(
-        f"| {args.alerts} | 31 | 3 x {args.cutout_bytes // 1000} kB | {rows} | {seconds:.1f} | "
-        f"{args.alerts / seconds:.0f} | {rows / seconds:.0f} |"
+        f"\n{n} alerts per input, one process (pyarrow on one thread), load average before: "
+        f"{os.getloadavg()[0]:.1f}; CPU s = the process's CPU time, and alerts per CPU s the "
+        "rate of one idle core\n"
     )
+    print(
+        "| input | entries each | cutouts | rows | wall s | CPU s | alerts per CPU s | "
+        "rows per CPU s | of which Avro decoding, CPU s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, entries, cutouts, path in inputs:
+        wall, cpu = time.perf_counter(), time.process_time()
+        rows = sum(len(frame) for frame in read_alerts(path))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        decoding = ""
+        if path.suffix == ".avro":
+            started = time.process_time()
+            with path.open("rb") as fh:
+                sum(1 for _ in fastavro.reader(fh))
+            decoding = f"{time.process_time() - started:.2f}"
+        print(
+            f"| {name} | {entries} | {cutouts} | {rows} | {wall:.2f} | {cpu:.2f} | "
+            f"{n / cpu:.0f} | {rows / cpu:.0f} | {decoding} |"
+        )
 
 
 def build_model(directory: Path, channels: int, n_classes: int = 6) -> Path:
@@ -395,9 +462,11 @@ def main(argv: list[str] | None = None) -> None:
         "fixed buffer)",
     )
     parser.add_argument(
-        "--alerts", type=int, default=5000, help="Rubin-style alerts decoded (0: skip)"
+        "--alerts", type=int, default=5000, help="alerts decoded per input kind (0: skip)"
     )
-    parser.add_argument("--cutout-bytes", type=int, default=60_000, help="bytes per cutout")
+    parser.add_argument(
+        "--cutout-bytes", type=int, default=60_000, help="bytes per cutout of the Rubin alerts"
+    )
     parser.add_argument("--model", default=None, help="model directory (default: untrained)")
     parser.add_argument("--channels", type=int, default=72, help="C of the untrained model")
     parser.add_argument("--seed", type=int, default=0)
@@ -414,7 +483,9 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="lcvade-bench-") as tmp:
         work = Path(tmp)
-        model = args.model or str(build_model(work / "model", args.channels))
+        model = args.model
+        if model is None and (args.objects or args.memory_objects):
+            model = str(build_model(work / "model", args.channels))
         if args.objects:
             speed_runs(args, work, model, load_before)
         if args.memory_objects:

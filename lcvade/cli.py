@@ -42,6 +42,7 @@ def _register_commands() -> None:
     from lcvade.cli_simulate import simulate_command
     from service.cli import serve
     from training.commands import evaluate_command, train_command
+    from training.convert_cli import convert
     from training.score_cli import score
 
     app.command("simulate")(simulate_command)
@@ -50,6 +51,7 @@ def _register_commands() -> None:
     app.add_typer(gi_app, name="gi", help="The image generative-inference family (VAE ... MPCC).")
     app.command()(serve)
     app.command("score")(score)
+    app.command("convert")(convert)
 
 
 def main() -> None:

@@ -126,6 +126,7 @@ def read_table(
             from astropy.table import Table
 
             table = Table.read(p, format=fmt)
+            table.convert_bytestring_to_unicode()  # FITS text columns: str, not bytes
             frame = table.to_pandas()
     except TableError:
         raise
@@ -189,8 +190,9 @@ def iter_table(
         if fmt == "csv":
             sep = "\t" if _suffix(p) == ".tsv" else ","
             usecols = None if only is None else (lambda name: _is_alias_of(name, only))
+            # survey ids of detections (64-bit) as text: as floats they would lose digits
             frames: Iterator[pd.DataFrame] = iter(
-                pd.read_csv(p, sep=sep, chunksize=rows, usecols=usecols)
+                pd.read_csv(p, sep=sep, chunksize=rows, usecols=usecols, dtype={"source_id": str})
             )
         elif fmt == "parquet":
             dataset = _parquet_dataset(p)

@@ -171,6 +171,7 @@ ZTF_PRV_CANDIDATE = {
         {"name": "pid", "type": "long"},
         {"name": "diffmaglim", "type": ["float", "null"], "default": 0.0},
         {"name": "candid", "type": ["long", "null"], "default": 0},
+        {"name": "isdiffpos", "type": ["null", "string"], "default": None},
         {"name": "magpsf", "type": ["float", "null"], "default": 0.0},
         {"name": "sigmapsf", "type": ["float", "null"], "default": 0.0},
     ],
@@ -261,6 +262,7 @@ def ztf_alert(object_id: str, candidate: dict, history: list[dict]) -> dict:
             "pid": 1,
             "diffmaglim": 20.5,
             "candid": h.get("candid"),
+            "isdiffpos": None if h.get("magpsf") is None else "t",
             "magpsf": h.get("magpsf"),
             "sigmapsf": h.get("sigmapsf"),
         }

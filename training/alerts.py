@@ -1,26 +1,24 @@
-"""Alert packets of ZTF and Rubin/LSST (Apache Avro container files) as photometry rows.
+"""Alert packets of ZTF and Rubin/LSST as photometry rows: Avro files and the brokers' Parquet.
 
 An alert carries the light curve of one object: the new detection and the object's recent
-history.  Both surveys' schemas are read (the kind is told from the file's own schema):
+history.  What is read (the survey is told from the file's own schema):
 
-* **ZTF**: ``objectId``; ``candidate`` (the new detection) and ``prv_candidates`` (history),
-  each with ``jd``, ``fid``, ``magpsf``, ``sigmapsf`` and ``candid``.  Filter ids 1, 2, 3 are
-  the bands ``g``, ``r``, ``i``; Julian dates become MJD.  History entries without ``magpsf``
-  are non-detections (upper limits).
-* **Rubin/LSST**: ``diaObject.diaObjectId`` (else ``diaSource.diaObjectId``); ``diaSource``
-  and ``prvDiaSources``, each with ``diaSourceId``, ``midpointMjdTai``, ``band``, ``psfFlux``
-  and ``psfFluxErr`` in nJy, converted to AB magnitudes by :func:`flux_to_ab_mag`.
+* Apache Avro container files of ZTF or Rubin/LSST alerts (``.avro``), or a tar archive
+  (``.tar``, ``.tar.gz``, ``.tgz``) of them, as ZTF publishes its nightly alerts;
+* ZTF alerts in the Parquet layout of the brokers (Fink): a ``.parquet`` file with the
+  columns ``objectId``, ``candidate`` (a struct) and ``prv_candidates`` (a list of structs);
+  the image cutouts are not read.
 
-Unusable points are kept as rows flagged with the reason (see
-:mod:`training.photometry_rows`).  A path may also be a tar archive (``.tar``, ``.tar.gz``,
-``.tgz``) of ``.avro`` files, as ZTF publishes its nightly alerts.  (Records are decoded whole:
-resolving them against a reader schema pruned to the fields above is slower in fastavro than
-decoding everything, image cutouts included.)
+How the entries become rows -- apparent magnitudes for objects on a reference source,
+difference magnitudes for transients, quality cuts -- is :mod:`training.alert_rows`, set by
+:class:`training.alert_quality.AlertCuts`.  Unusable points are kept as rows flagged with the
+reason (see :mod:`training.photometry_rows`).  (Avro records are decoded whole: resolving them
+against a reader schema pruned to the fields used is slower in fastavro than decoding
+everything, image cutouts included.)
 """
 
 from __future__ import annotations
 
-import math
 import os
 import tarfile
 from collections.abc import Iterator
@@ -30,50 +28,48 @@ from typing import IO, Any, Literal
 import fastavro
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from training.alert_photometry import flux_to_ab_mag
+from training.alert_quality import AlertCuts
+from training.alert_rows import ZTF_FIELDS, rubin_frame, ztf_columns, ztf_frame
 from training.avro_limits import AvroLimitError, check_avro_blocks
-from training.photometry_rows import (
-    SKIP_BAD_FLUX_ERR,
-    SKIP_BAD_MAG_ERR,
-    SKIP_NON_DETECTION,
-    SKIP_NON_FINITE_FLUX,
-    SKIP_NON_FINITE_MAG,
-    SKIP_NON_POSITIVE_FLUX,
-    photometry_frame,
-)
+from training.photometry_rows import photometry_frame
+
+__all__ = ["AlertError", "AlertKind", "flux_to_ab_mag", "read_alerts", "count_alerts"]
 
 AlertKind = Literal["ztf", "lsst"]
 
-ZTF_BANDS = {1: "g", 2: "r", 3: "i"}
-LSST_BANDS = ("u", "g", "r", "i", "z", "y")
-NJY_AB_ZERO_POINT = 31.4
-MJD_OFFSET = 2400000.5
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+ZTF_PARQUET_COLUMNS = ("objectId", "candidate", "prv_candidates")
 
 
 class AlertError(ValueError):
-    """An Avro file is not a ZTF or Rubin/LSST alert file; the message says why."""
-
-
-def flux_to_ab_mag(flux: np.ndarray, flux_err: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """AB magnitude and its error from a flux in nJy: m = -2.5 log10(f) + 31.4.
-
-    The error is first-order propagation, sigma_m = 2.5 / ln(10) * sigma_f / f.  Non-positive
-    fluxes have no magnitude and give NaN.
-    """
-    f = np.asarray(flux, dtype=np.float64)
-    e = np.asarray(flux_err, dtype=np.float64)
-    positive = f > 0
-    safe = np.where(positive, f, 1.0)
-    mag = np.where(positive, -2.5 * np.log10(safe) + NJY_AB_ZERO_POINT, np.nan)
-    err = np.where(positive, 2.5 / math.log(10.0) * e / safe, np.nan)
-    return mag, err
+    """A file is not a ZTF or Rubin/LSST alert file; the message says why."""
 
 
 def is_alert_path(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` names an Avro file or a tar archive of them (by its name)."""
+    """Whether ``path`` names an Avro file or a tar archive of them (by its name), or is a
+    Parquet file of ZTF alerts in the brokers' layout (by its schema)."""
     name = Path(path).name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return is_alert_parquet(path)
     return name.endswith(".avro") or name.endswith(TAR_SUFFIXES)
+
+
+def is_alert_parquet(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a Parquet file whose columns are those of ZTF alerts."""
+    p = Path(path)
+    if not p.is_file() or not p.name.lower().endswith(PARQUET_SUFFIXES):
+        return False
+    try:
+        names = set(pq.read_schema(p).names)
+    except (OSError, pa.ArrowException):
+        return False
+    return {"objectId", "candidate"} <= names
 
 
 def alert_kind(schema: dict[str, Any]) -> AlertKind:
@@ -89,73 +85,81 @@ def alert_kind(schema: dict[str, Any]) -> AlertKind:
     )
 
 
-def _number(value: Any) -> float:
-    return math.nan if value is None else float(value)
-
-
-def _ztf_frame(alerts: list[dict[str, Any]]) -> pd.DataFrame:
-    ids, jd, fid, mag, err, candid = [], [], [], [], [], []
-    for alert in alerts:
-        entries = [alert["candidate"], *(alert.get("prv_candidates") or [])]
-        for entry in entries:
-            ids.append(str(alert["objectId"]))
-            jd.append(_number(entry.get("jd")))
-            fid.append(entry.get("fid"))
-            mag.append(entry.get("magpsf"))
-            err.append(entry.get("sigmapsf"))
-            candid.append(entry.get("candid"))
-    detected = np.array([m is not None for m in mag], dtype=bool)
-    mag_a = np.array([_number(m) for m in mag])
-    err_a = np.array([_number(e) for e in err])
-    skip = np.full(len(ids), None, dtype=object)
-    bad_err = ~(np.isfinite(err_a) & (err_a > 0))
-    skip[bad_err] = SKIP_BAD_MAG_ERR
-    skip[~np.isfinite(mag_a)] = SKIP_NON_FINITE_MAG
-    skip[~detected] = SKIP_NON_DETECTION
-    bands = [ZTF_BANDS.get(f, f"fid{f}") if f is not None else None for f in fid]
-    return photometry_frame(
-        ids, np.asarray(jd) - MJD_OFFSET, mag_a, err_a, bands, source_id=candid, skip=skip
-    )
-
-
-def _lsst_object_id(alert: dict[str, Any]) -> str:
-    obj = alert.get("diaObject")
-    if obj is not None and obj.get("diaObjectId") is not None:
-        return str(obj["diaObjectId"])
-    source_object = alert["diaSource"].get("diaObjectId")
-    if source_object is not None:
-        return str(source_object)
-    return f"alert-{alert.get('alertId')}"
-
-
-def _lsst_frame(alerts: list[dict[str, Any]]) -> pd.DataFrame:
-    ids, mjd, band, flux, flux_err, source = [], [], [], [], [], []
-    for alert in alerts:
-        object_id = _lsst_object_id(alert)
-        for entry in [alert["diaSource"], *(alert.get("prvDiaSources") or [])]:
-            ids.append(object_id)
-            mjd.append(_number(entry.get("midpointMjdTai")))
-            band.append(entry.get("band"))
-            flux.append(_number(entry.get("psfFlux")))
-            flux_err.append(_number(entry.get("psfFluxErr")))
-            source.append(entry.get("diaSourceId"))
-    flux_a, err_a = np.asarray(flux, dtype=float), np.asarray(flux_err, dtype=float)
-    mag, mag_err = flux_to_ab_mag(flux_a, err_a)
-    skip = np.full(len(ids), None, dtype=object)
-    skip[flux_a <= 0] = SKIP_NON_POSITIVE_FLUX
-    skip[~(np.isfinite(err_a) & (err_a > 0))] = SKIP_BAD_FLUX_ERR
-    skip[~np.isfinite(flux_a)] = SKIP_NON_FINITE_FLUX
-    return photometry_frame(ids, mjd, mag, mag_err, band, source_id=source, skip=skip)
-
-
-def alerts_frame(alerts: list[dict[str, Any]], kind: AlertKind) -> pd.DataFrame:
+def alerts_frame(
+    alerts: list[dict[str, Any]], kind: AlertKind, cuts: AlertCuts | None = None
+) -> pd.DataFrame:
     """Photometry rows (see :mod:`training.photometry_rows`) of decoded alert records."""
+    cuts = cuts or AlertCuts()
     if not alerts:
         return photometry_frame([], [], [], [])
-    return _ztf_frame(alerts) if kind == "ztf" else _lsst_frame(alerts)
+    if kind == "lsst":
+        return rubin_frame(alerts, cuts)
+    ids, columns = ztf_columns(alerts)
+    detected = np.array([m is not None for m in columns["magpsf"]], dtype=bool)
+    return ztf_frame(ids, columns, detected, cuts)
 
 
-def _read_stream(stream: IO[bytes], name: str, batch: int) -> Iterator[pd.DataFrame]:
+def _arrow_ztf_frame(batch: pa.RecordBatch, cuts: AlertCuts) -> pd.DataFrame:
+    """Photometry rows of a batch of ZTF alerts in the Parquet layout, column by column."""
+    candidate = batch.column("candidate")
+    names = batch.schema.names
+    history = batch.column("prv_candidates") if "prv_candidates" in names else None
+    n = len(batch)
+    alert = np.arange(n)
+    parts: list[pa.StructArray] = [candidate]
+    owners = [alert]
+    if history is not None and n:
+        parts.append(history.flatten())
+        owners.append(pc.list_parent_indices(history).to_numpy())
+    # the order of training.alert_rows.ztf_columns: the candidates, then the histories
+    owner = np.concatenate(owners)
+    object_ids = batch.column("objectId").to_numpy(zero_copy_only=False).astype(str)[owner]
+    columns: dict[str, Any] = {}
+    for name in ZTF_FIELDS:
+        present = [part for part in parts if part.type.get_field_index(name) >= 0]
+        if not present:
+            continue  # a field this layout lacks: missing everywhere
+        kind = present[0].type.field(name).type
+        values = pa.concat_arrays(
+            [
+                part.field(name).cast(kind)
+                if part.type.get_field_index(name) >= 0
+                else pa.nulls(len(part), kind)  # e.g. drb, in candidates but not history
+                for part in parts
+            ]
+        )
+        if name == "candid":
+            filled = values.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            null = values.is_null().to_numpy(zero_copy_only=False)
+            columns[name] = pd.arrays.IntegerArray(filled, null)
+        elif name == "isdiffpos":
+            columns[name] = values.to_numpy(zero_copy_only=False)
+        else:
+            columns[name] = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    detected = np.ones(len(owner), dtype=bool)
+    if "magpsf" in columns:
+        magpsf = pa.concat_arrays([p.field("magpsf") for p in parts])
+        detected = ~magpsf.is_null().to_numpy(zero_copy_only=False)
+    missing = [f for f in ("jd", "fid", "magpsf", "sigmapsf", "isdiffpos") if f not in columns]
+    if missing:
+        raise AlertError(f"the alerts' candidate structs lack the field(s) {missing}")
+    return ztf_frame(object_ids, columns, detected, cuts)
+
+
+def _read_parquet(path: Path, batch: int, cuts: AlertCuts) -> Iterator[pd.DataFrame]:
+    try:
+        handle = pq.ParquetFile(path)
+        columns = [c for c in ZTF_PARQUET_COLUMNS if c in handle.schema_arrow.names]
+        batches = handle.iter_batches(batch_size=batch, columns=columns)
+        for record_batch in batches:
+            yield _arrow_ztf_frame(record_batch, cuts)
+    except (OSError, pa.ArrowException) as exc:
+        raise AlertError(f"{path.name}: cannot read the alerts ({exc})") from exc
+
+
+def _read_stream(
+    stream: IO[bytes], name: str, batch: int, cuts: AlertCuts
+) -> Iterator[pd.DataFrame]:
     try:
         check_avro_blocks(stream, name)
         stream.seek(0)
@@ -172,17 +176,24 @@ def _read_stream(stream: IO[bytes], name: str, batch: int) -> Iterator[pd.DataFr
         for record in reader:
             alerts.append(record)
             if len(alerts) >= batch:
-                yield alerts_frame(alerts, kind)
+                yield alerts_frame(alerts, kind, cuts)
                 alerts = []
     except (ValueError, EOFError, KeyError) as exc:
         raise AlertError(f"{name}: a corrupt or truncated alert record ({exc})") from exc
     if alerts:
-        yield alerts_frame(alerts, kind)
+        yield alerts_frame(alerts, kind, cuts)
 
 
-def read_alerts(path: str | os.PathLike[str], batch: int = 5000) -> Iterator[pd.DataFrame]:
-    """Photometry frames of the alerts in an Avro file or tar archive, ``batch`` alerts each."""
+def read_alerts(
+    path: str | os.PathLike[str], batch: int = 5000, cuts: AlertCuts | None = None
+) -> Iterator[pd.DataFrame]:
+    """Photometry frames of the alerts in an Avro file, a tar archive of them or a Parquet
+    file of ZTF alerts, ``batch`` alerts each, with the photometry and cuts of ``cuts``."""
+    cuts = cuts or AlertCuts()
     p = Path(path)
+    if p.name.lower().endswith(PARQUET_SUFFIXES):
+        yield from _read_parquet(p, batch, cuts)
+        return
     if p.name.lower().endswith(TAR_SUFFIXES):
         with tarfile.open(p, mode="r:*") as archive:
             for member in archive:
@@ -190,15 +201,19 @@ def read_alerts(path: str | os.PathLike[str], batch: int = 5000) -> Iterator[pd.
                     handle = archive.extractfile(member)
                     if handle is not None:
                         with handle:
-                            yield from _read_stream(handle, f"{p.name}:{member.name}", batch)
+                            member_name = f"{p.name}:{member.name}"
+                            yield from _read_stream(handle, member_name, batch, cuts)
         return
     with p.open("rb") as handle:
-        yield from _read_stream(handle, p.name, batch)
+        yield from _read_stream(handle, p.name, batch, cuts)
 
 
 def count_alerts(path: str | os.PathLike[str]) -> int:
-    """The number of alerts in an Avro file (from its block headers) or tar archive."""
+    """The number of alerts in an Avro file (from its block headers), a tar archive (its
+    members) or a Parquet file of alerts (its footer)."""
     p = Path(path)
+    if p.name.lower().endswith(PARQUET_SUFFIXES):
+        return pq.ParquetFile(p).metadata.num_rows
     if p.name.lower().endswith(TAR_SUFFIXES):
         with tarfile.open(p, mode="r:*") as archive:
             return sum(1 for m in archive if m.isfile() and m.name.lower().endswith(".avro"))

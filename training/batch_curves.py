@@ -6,13 +6,16 @@ vectorised over the group:
 
 1. merge repeated detections: rows with the same ``(object_id, source_id)`` -- the same
    detection carried by several alerts of one object -- count once (a usable copy wins);
-2. set aside unusable points (non-detections, non-finite magnitudes, non-positive fluxes),
-   counting them per reason for the object's report;
-3. fit the object's bands to the model's ``config.bands`` (:func:`lcvade.batching.band_channels`)
+2. keep one kind of magnitude per object: where an object's usable points mix apparent and
+   difference magnitudes (``mag_kind``; e.g. a ZTF detection off-centre from its reference
+   source), the kind of most points is kept and the others are set aside with the reason;
+3. set aside unusable points (non-detections, non-finite magnitudes, non-positive fluxes,
+   failed quality cuts), counting them per reason for the object's report;
+4. fit the object's bands to the model's ``config.bands`` (:func:`lcvade.batching.band_channels`)
    following a :class:`BandPolicy`;
-4. refuse objects of more than ``max_points`` usable points (the model keeps a few hundred;
+5. refuse objects of more than ``max_points`` usable points (the model keeps a few hundred;
    the period search of millions would stall the run);
-5. validate with :func:`lcvade.tables.iter_curves` (finite values, positive errors, at least
+6. validate with :func:`lcvade.tables.iter_curves` (finite values, positive errors, at least
    ``config.min_points`` points per band), attach the object's period, if given, and check
    that the curve can be folded (:func:`lcvade.lightcurve.check_foldable`).
 """
@@ -30,6 +33,7 @@ import pandas as pd
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import DEFAULT_MAX_POINTS, LightCurve, LightCurveError, check_foldable
 from lcvade.tables import Rejection, iter_curves
+from training.photometry_rows import APPARENT, DIFFERENCE
 
 MultiBandPolicy = Literal["best", "merge", "require"]
 UnknownBandPolicy = Literal["drop", "reject"]
@@ -113,6 +117,39 @@ class _Notes:
     def explain(self, object_id: str, reason: str) -> str:
         remarks = self.remarks.get(object_id)
         return "; ".join([reason, *remarks]) if remarks else reason
+
+
+def other_kind_reason(kept: str) -> str:
+    """The skip reason of a point whose magnitude kind differs from its object's."""
+    other = DIFFERENCE if kept == APPARENT else APPARENT
+    return f"{other} magnitude in a light curve of {kept} magnitudes"
+
+
+def one_kind_per_object(photometry: pd.DataFrame) -> pd.DataFrame:
+    """Skip the usable points whose ``mag_kind`` is not their object's majority kind (ties:
+    apparent), so no curve mixes apparent and difference magnitudes."""
+    kinds = photometry["mag_kind"]
+    usable = photometry["skip"].isna().to_numpy() & kinds.notna().to_numpy()
+    if not usable.any():
+        return photometry
+    counts = (
+        photometry[usable]
+        .groupby(["object_id", "mag_kind"], sort=False)
+        .size()
+        .unstack(fill_value=0)
+    )
+    if counts.shape[1] < 2:
+        return photometry
+    apparent = counts.get(APPARENT, 0)
+    difference = counts.get(DIFFERENCE, 0)
+    kept = pd.Series(np.where(apparent >= difference, APPARENT, DIFFERENCE), index=counts.index)
+    wanted = photometry["object_id"].map(kept).to_numpy(dtype=object)
+    odd = usable & (kinds.to_numpy(dtype=object) != wanted)
+    if not odd.any():
+        return photometry
+    marked = photometry.copy()
+    marked.loc[odd, "skip"] = [other_kind_reason(k) for k in wanted[odd]]
+    return marked
 
 
 def _set_aside_unusable(photometry: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
@@ -252,7 +289,8 @@ def prepare_objects(
     notes = _Notes()
     labels: dict[str, str] = {}
 
-    rows = _set_aside_unusable(deduplicate(photometry.reset_index(drop=True)), notes)
+    unique = deduplicate(photometry.reset_index(drop=True))
+    rows = _set_aside_unusable(one_kind_per_object(unique), notes)
     usable_counts = rows.groupby("object_id", sort=False).size()
     usable_bands = _bands_by_object(rows)
     has_band = rows["band"].notna()

@@ -5,7 +5,15 @@ An input path is
 * a long-format light-curve table (:mod:`lcvade.tables`): CSV, Parquet, VOTable, FITS, ECSV;
 * a directory of Parquet part files (Hive-style ``key=value`` sub-directories allowed);
 * an Avro file of alert packets, or a tar archive of them (:mod:`training.alerts`);
-* a directory of Avro files (every ``.avro`` below it, in sorted order).
+* a Parquet file of ZTF alerts in the brokers' layout (``objectId``, ``candidate``,
+  ``prv_candidates``), told from a light-curve table by its columns;
+* a directory of Avro files (every ``.avro`` below it, in sorted order), or of Parquet alert
+  files.
+
+Alert photometry -- apparent or difference magnitudes, quality cuts -- follows an
+:class:`~training.alert_quality.AlertCuts`.  A table written by ``lcvade convert`` (told by its
+``mag_kind`` column) keeps its ``mag_kind``, ``source_id`` and ``skip`` columns when read back,
+so it is scored exactly as the alerts it came from.
 
 Every input is read in frames of bounded size and converted to the rows of
 :mod:`training.photometry_rows`, so nothing here holds a whole file in memory (except the
@@ -25,8 +33,9 @@ import pandas as pd
 
 from lcvade.lightcurve import map_band_names
 from lcvade.tables import TableError, iter_table, table_format
-from training.alerts import count_alerts, is_alert_path, read_alerts
-from training.photometry_rows import photometry_frame, string_column
+from training.alert_quality import AlertCuts
+from training.alerts import count_alerts, is_alert_parquet, is_alert_path, read_alerts
+from training.photometry_rows import APPARENT, DIFFERENCE, photometry_frame, string_column
 from training.process_memory import release_memory
 
 DEFAULT_FRAME_ROWS = 200_000
@@ -66,11 +75,15 @@ class InputSource:
         }
 
     def frames(
-        self, rows: int = DEFAULT_FRAME_ROWS, band_map: Mapping[str, str] | None = None
+        self,
+        rows: int = DEFAULT_FRAME_ROWS,
+        band_map: Mapping[str, str] | None = None,
+        cuts: AlertCuts | None = None,
     ) -> Iterator[pd.DataFrame]:
-        """Photometry-row frames of this input."""
+        """Photometry-row frames of this input (alerts read with ``cuts``)."""
         if self.kind == "alerts":
-            frames = read_alerts(self.path, batch=max(1, min(ALERTS_PER_FRAME, rows // 20)))
+            batch = max(1, min(ALERTS_PER_FRAME, rows // 20))
+            frames = read_alerts(self.path, batch=batch, cuts=cuts)
         else:
             frames = (
                 table_photometry(frame, self.path.name)
@@ -122,8 +135,11 @@ def discover_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[InputSource
             raise BatchInputError(f"input {path} does not exist")
         if path.is_dir():
             files = _visible_files(path)
-            alerts = [f for f in files if is_alert_path(f)]
             parquet = [f for f in files if f.suffix.lower() in (".parquet", ".pq")]
+            alerts = [f for f in files if is_alert_path(f) and f not in parquet]
+            if parquet and is_alert_parquet(parquet[0]):
+                alerts = sorted(alerts + parquet)
+                parquet = []
             if alerts and parquet:
                 raise BatchInputError(
                     f"{path} holds both Avro alert files and Parquet files; give them as "
@@ -165,6 +181,14 @@ def estimate_objects(sources: Sequence[InputSource], rows: int = DEFAULT_FRAME_R
     return total
 
 
+def _text(values: pd.Series) -> np.ndarray:
+    """A text column as strings, missing and empty values as None (formats without nulls,
+    such as FITS, write an empty string for none)."""
+    text = string_column(values)
+    text[text == ""] = None
+    return text
+
+
 def table_photometry(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Photometry rows from a long-format table frame with canonical column names."""
     required = ["object_id", "time", "mag", "mag_err"]
@@ -186,8 +210,32 @@ def table_photometry(frame: pd.DataFrame, name: str) -> pd.DataFrame:
             "observation needs the id of its object"
         )
     band = frame["band"].to_numpy() if "band" in frame.columns else None
+    # a table written by lcvade convert (it has mag_kind): its detection ids and skip reasons
+    # count as the alerts' did; in other tables such columns may mean something else
+    converted = "mag_kind" in frame.columns
+    kept = {c: frame[c] for c in ("source_id", "skip") if converted and c in frame.columns}
+    if converted:
+        kinds = _text(frame["mag_kind"])
+        unknown = ~pd.Series(kinds).isin([APPARENT, DIFFERENCE, None]).to_numpy()
+        if unknown.any():
+            first = int(np.flatnonzero(unknown)[0])
+            raise BatchInputError(
+                f"{name}: mag_kind {kinds[first]!r} at row {first} of this part of the file; "
+                f"it is {APPARENT}, {DIFFERENCE} or empty"
+            )
+        kept["mag_kind"] = kinds
+    if "skip" in kept:
+        kept["skip"] = _text(frame["skip"])
+    if "source_id" in kept:
+        ids = pd.to_numeric(frame["source_id"], errors="coerce", dtype_backend="numpy_nullable")
+        kept["source_id"] = ids.astype("Int64").to_numpy()
     return photometry_frame(
-        frame["object_id"].to_numpy(), numbers["time"], numbers["mag"], numbers["mag_err"], band
+        frame["object_id"].to_numpy(),
+        numbers["time"],
+        numbers["mag"],
+        numbers["mag_err"],
+        band,
+        **kept,
     )
 
 

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from lcvade.atomic_files import write_json_atomic
 from lcvade.checkpoint import read_manifest
 from lcvade.scorer import Scorer, load, resolve_model_path
+from training.alert_quality import AlertCuts
 from training.batch_curves import BandPolicy, MultiBandPolicy, SparseBandPolicy, UnknownBandPolicy
 from training.batch_inputs import InputSource, discover_inputs, estimate_objects, read_objects
 from training.batch_scoring import Progress, result_schema, score_rows
@@ -88,6 +89,10 @@ class ScoreJobConfig(BaseModel):
     staging_buffer_rows: int = Field(
         default=250_000, ge=1000, description="rows read and held at once while staging"
     )
+    cuts: AlertCuts = Field(
+        default_factory=AlertCuts,
+        description="alert photometry (apparent or difference magnitudes) and quality cuts",
+    )
 
     @field_validator("scheduler")
     @classmethod
@@ -106,13 +111,15 @@ class ScoreJobConfig(BaseModel):
     def part_settings(self) -> dict[str, Any]:
         """The settings that change the content of the parts (a resume must match them)."""
         return self.model_dump(
+            mode="json",
             include={
                 "chunk_size",
                 "band_policy",
                 "unknown_bands",
                 "sparse_bands",
                 "band_map",
-            }
+                "cuts",
+            },
         )
 
     @classmethod
@@ -220,7 +227,7 @@ def _stage(
     bar = tqdm(total=len(sources), unit="input", desc="staging", disable=not progress)
     with bar:
         for source in sources:
-            for frame in source.frames(config.staging_buffer_rows, config.band_map):
+            for frame in source.frames(config.staging_buffer_rows, config.band_map, config.cuts):
                 writer.add_photometry(frame)
             bar.update(1)
         if objects is not None:

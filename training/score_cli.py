@@ -10,6 +10,35 @@ from pathlib import Path
 
 import typer
 
+CUT_HELP = (
+    "alert quality cut or photometry setting NAME=VALUE, repeatable: min_rb, min_drb, "
+    "max_nbad, max_magdiff (ZTF), min_reliability, pixel_flags (Rubin; names joined by +), "
+    "reference_radius, template_snr; VALUE off switches a cut off (see docs/alerts.md)"
+)
+PHOTOMETRY_HELP = (
+    "alerts: auto = apparent magnitudes for objects on a reference source, difference "
+    "magnitudes for transients; difference = difference magnitudes everywhere (default: auto)"
+)
+
+
+def cut_settings(photometry: str | None, cut: list[str] | None) -> dict[str, object]:
+    """AlertCuts fields from ``--photometry`` and ``--cut`` (nothing given: empty)."""
+    from training.alert_quality import parse_cuts
+
+    settings = parse_cuts(cut or [])
+    if photometry is not None:
+        settings["photometry"] = photometry
+    return settings
+
+
+def settings_error(exc: Exception) -> str:
+    """A pydantic validation error (or another settings error) in one line."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors())
+
+
 BAND_POLICY_HELP = (
     "model of one band, object with several: best = the band with most points, merge = all "
     "points as one band, require = reject the object"
@@ -20,7 +49,8 @@ def score(
     inputs: list[Path] = typer.Argument(
         ...,
         help="long-format light-curve tables (CSV, Parquet file or directory, VOTable, FITS, "
-        "ECSV) and/or Avro alert files, directories or tar archives (ZTF, Rubin/LSST)",
+        "ECSV) and/or Avro alert files, directories or tar archives (ZTF, Rubin/LSST), or "
+        "Parquet files of ZTF alerts in the brokers' layout",
         show_default=False,
     ),
     out: Path = typer.Option(
@@ -80,6 +110,8 @@ def score(
         None, "--batch-size", help="curves per model forward pass (default: 256)"
     ),
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:1 ..."),
+    photometry: str | None = typer.Option(None, "--photometry", help=PHOTOMETRY_HELP),
+    cut: list[str] | None = typer.Option(None, "--cut", help=CUT_HELP),
     config: Path | None = typer.Option(
         None, "--config", help="TOML file with these settings (a score table); flags win"
     ),
@@ -96,6 +128,7 @@ def score(
 
     from lcvade.checkpoint import CheckpointError
     from lcvade.tables import TableError
+    from training.alert_quality import AlertCuts, AlertCutsError
     from training.alerts import AlertError
     from training.batch_inputs import BatchInputError, parse_band_map
     from training.batch_run import ScoreJobConfig, ScoreRunError, run_scoring
@@ -122,6 +155,10 @@ def score(
             if config is not None
             else ScoreJobConfig(**given)
         )
+        cuts = cut_settings(photometry, cut)
+        if cuts:
+            merged = AlertCuts(**{**job.cuts.model_dump(), **cuts})
+            job = ScoreJobConfig(**{**job.model_dump(), "cuts": merged})
         summary = run_scoring(
             inputs,
             model,
@@ -131,11 +168,8 @@ def score(
             overwrite=overwrite,
             progress=progress,
         )
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        typer.echo(f"error: invalid settings: {problems}", err=True)
+    except (ValidationError, AlertCutsError) as exc:
+        typer.echo(f"error: invalid settings: {settings_error(exc)}", err=True)
         raise typer.Exit(2) from exc
     except (
         AlertError,

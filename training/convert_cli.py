@@ -1,0 +1,69 @@
+"""``lcvade convert``: alert packets (and tables) as the long-format light-curve table.
+
+See :mod:`training.convert`.  The photometry and quality-cut options are those of
+``lcvade score``, so both commands see the same points.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from training.score_cli import CUT_HELP, PHOTOMETRY_HELP, cut_settings, settings_error
+
+
+def convert(
+    inputs: list[Path] = typer.Argument(
+        ...,
+        help="Avro alert files, directories or tar archives (ZTF, Rubin/LSST), Parquet files "
+        "of ZTF alerts in the brokers' layout, or light-curve tables",
+        show_default=False,
+    ),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="output table: .csv, .csv.gz, .tsv, .parquet (or a directory), .xml/.vot "
+        "(VOTable), .fits or .ecsv",
+        show_default=False,
+    ),
+    photometry: str | None = typer.Option(None, "--photometry", help=PHOTOMETRY_HELP),
+    cut: list[str] | None = typer.Option(None, "--cut", help=CUT_HELP),
+    band_map: str | None = typer.Option(
+        None, "--band-map", help="rename input bands, e.g. 1=g,2=r,3=i"
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out"),
+) -> None:
+    """Write the light-curve points of INPUT... as one long-format table, one row per point.
+
+    Columns: object_id, time, mag, mag_err, band, mag_kind (apparent | difference),
+    source_id, skip (why a point is not used), and the alert quality columns.  Every point is
+    written, used or not; `lcvade score` reads the table and scores it as it would the inputs.
+    """
+    from pydantic import ValidationError
+
+    from lcvade.tables import TableError
+    from training.alert_quality import AlertCuts, AlertCutsError
+    from training.alerts import AlertError
+    from training.batch_inputs import BatchInputError, parse_band_map
+    from training.convert import convert_inputs
+
+    try:
+        cuts = AlertCuts(**cut_settings(photometry, cut))
+        summary = convert_inputs(
+            inputs, out, cuts=cuts, band_map=parse_band_map(band_map), overwrite=overwrite
+        )
+    except (ValidationError, AlertCutsError) as exc:
+        typer.echo(f"error: invalid settings: {settings_error(exc)}", err=True)
+        raise typer.Exit(2) from exc
+    except (AlertError, BatchInputError, TableError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.kinds.items())) or "none"
+    typer.echo(
+        f"{summary.rows} rows of {summary.objects} objects -> {summary.out}: "
+        f"{summary.usable} usable ({kinds}), {summary.rows - summary.usable} skipped"
+    )
+    for reason, n in summary.skipped.most_common():
+        typer.echo(f"  skipped, {reason}: {n}")
