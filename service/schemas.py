@@ -62,8 +62,13 @@ class CurveScore(BaseModel):
     class_probabilities: dict[str, float]
     period: float = Field(description="period used for folding, days")
     period_source: Literal["given", "estimated"]
+    period_method: str = Field(
+        description="the period search's settings (see docs/period-search.md), or 'given'"
+    )
     period_confidence: float | None = Field(
-        None, description="1 - false-alarm probability of the estimated period"
+        None,
+        description="confidence of the estimated period: (1 - false-alarm probability of the "
+        "periodogram peak) x the BIC weight of the chosen period against its aliases",
     )
 
 
