@@ -29,6 +29,10 @@ the machine does not enter the comparison).
 
     python benchmarks/period_recovery.py
     python benchmarks/period_recovery.py --n-sim 50 --astropy-sim 10 --multiband-subset 30
+    python benchmarks/period_recovery.py --ablation 200     # settings, first 200 Stripe 82
+
+``--ablation N`` prints instead the recovery of lcvade on the first ``N`` Stripe 82 curves with
+one setting of :class:`lcvade.PeriodSearch` changed at a time.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from astropy.timeseries import LombScargle, LombScargleMultiband  # noqa: E402
 
 from lcvade.lightcurve import LightCurve  # noqa: E402
-from lcvade.period import DEFAULT_SEARCH, find_period  # noqa: E402
+from lcvade.period import DEFAULT_SEARCH, PeriodSearch, find_period, find_periods  # noqa: E402
 from lcvade.simulation import CADENCES, LABELS, simulate, to_lightcurves  # noqa: E402
 
 GRID = DEFAULT_SEARCH.grid
@@ -158,6 +162,38 @@ def only_band(curve: LightCurve, band: str) -> LightCurve:
     return LightCurve(curve.time[keep], curve.mag[keep], curve.mag_err[keep], id=curve.id)
 
 
+ABLATIONS = {
+    "default": {},
+    "1 harmonic": {"n_harmonics": 1},
+    "3 harmonics": {"n_harmonics": 3},
+    "5 harmonics": {"n_harmonics": 5},
+    "no aliases (top peaks only)": {"alias_orders": 0},
+    "aliases at 1 c/d only": {"alias_orders": 1},
+    "1 peak per window": {"window_peaks": 1},
+    "no doubling test": {"test_doubling": False},
+    "highest peak only (the plain periodogram)": {
+        "n_peaks": 1,
+        "alias_orders": 0,
+        "window_peaks": 1,
+        "test_doubling": False,
+    },
+}
+
+
+def ablation(curves: list[LightCurve], truth: np.ndarray, tolerance: float) -> None:
+    print(f"lcvade on the first {len(curves)} Stripe 82 curves, one setting changed at a time")
+    print("| setting | within tol | doubled | CPU ms/curve |\n|---|---:|---:|---:|")
+    for name, change in ABLATIONS.items():
+        search = PeriodSearch(**change)
+        start = time.process_time()
+        results = find_periods(curves, search, n_jobs=1)
+        seconds = (time.process_time() - start) / len(curves)
+        found = np.array([r.period for r in results])
+        hits = np.abs(found / truth - 1.0) < tolerance
+        doubled = np.mean([r.doubled for r in results])
+        print(f"| {name} | {hits.mean():.3f} | {doubled:.3f} | {1000 * seconds:.0f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stripe82-dir", type=Path, default=STRIPE82)
@@ -169,7 +205,13 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-sim", action="store_true")
+    parser.add_argument("--ablation", type=int, default=0, metavar="N")
     args = parser.parse_args()
+    if args.ablation:
+        curves, objects = stripe82_curves(args.stripe82_dir)
+        n = args.ablation
+        ablation(curves[:n], objects["period"].to_numpy()[:n], args.tolerance)
+        return
     rng = np.random.default_rng(args.seed)
     rows: list[dict] = []
 

@@ -25,7 +25,9 @@ class LightCurveIn(BaseModel):
         None, description="band name per point; omit for single-band curves"
     )
     period: float | None = Field(
-        None, description="period in days; omitted = estimated with a Lomb-Scargle search"
+        None,
+        description="period in days; omitted = estimated by the period search "
+        "(multi-band Lomb-Scargle, aliases resolved by a harmonic refit)",
     )
 
 
