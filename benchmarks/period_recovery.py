@@ -52,6 +52,7 @@ from astropy.timeseries import LombScargle, LombScargleMultiband  # noqa: E402
 from lcvade.lightcurve import LightCurve  # noqa: E402
 from lcvade.period import DEFAULT_SEARCH, PeriodSearch, find_period, find_periods  # noqa: E402
 from lcvade.simulation import CADENCES, LABELS, simulate, to_lightcurves  # noqa: E402
+from lcvade.tables import iter_curves  # noqa: E402
 
 GRID = DEFAULT_SEARCH.grid
 STRIPE82 = Path("/work/shared/data/lightcurves")
@@ -143,17 +144,8 @@ def stripe82_curves(directory: Path) -> tuple[list[LightCurve], pd.DataFrame]:
     prefix = "sdss_s82_rrlyrae" if shared else "stripe82"
     points = pd.read_parquet(directory / f"{prefix}_lightcurves.parquet")
     objects = pd.read_parquet(directory / f"{prefix}_objects.parquet")
-    groups = dict(tuple(points.groupby("object_id", sort=False)))
-    curves = [
-        LightCurve(
-            groups[o]["time"].to_numpy(),
-            groups[o]["mag"].to_numpy(np.float64),
-            groups[o]["mag_err"].to_numpy(np.float64),
-            band=groups[o]["band"].to_numpy(),
-            id=o,
-        )
-        for o in objects["object_id"]
-    ]
+    by_id = {c.id: c for c in iter_curves(points)}
+    curves = [by_id[o] for o in objects["object_id"]]
     return curves, objects
 
 

@@ -11,6 +11,7 @@ from synthetic import periodic_curve
 
 from lcvade import LightCurve, PeriodSearch, find_period, find_periods
 from lcvade.period import DEFAULT_GRID, periodogram
+from lcvade.tables import iter_curves
 
 STRIPE82 = Path(__file__).parent / "data" / "stripe82"
 
@@ -19,18 +20,8 @@ def stripe82_sample() -> tuple[list[LightCurve], pd.DataFrame]:
     """The 40 real SDSS Stripe 82 RR Lyrae of tests/data/stripe82 (see its README)."""
     points = pd.read_parquet(STRIPE82 / "stripe82_lightcurves.parquet")
     objects = pd.read_parquet(STRIPE82 / "stripe82_objects.parquet")
-    groups = dict(tuple(points.groupby("object_id")))
-    curves = [
-        LightCurve(
-            groups[o]["time"].to_numpy(),
-            groups[o]["mag"].to_numpy(np.float64),
-            groups[o]["mag_err"].to_numpy(np.float64),
-            band=groups[o]["band"].to_numpy(),
-            id=o,
-        )
-        for o in objects["object_id"]
-    ]
-    return curves, objects
+    by_id = {c.id: c for c in iter_curves(points)}
+    return [by_id[o] for o in objects["object_id"]], objects
 
 
 def plain_peak_period(curve: LightCurve) -> float:
