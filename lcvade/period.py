@@ -24,10 +24,10 @@ search runs in three steps, all set by one :class:`PeriodSearch` (recorded in ev
    (:func:`harmonic_design`: one shared phase, per-band offsets and fundamentals, shared higher
    harmonics, after VanderPlas & Ivezic 2015, ApJ 812, 18) and ranked by the Bayesian
    information criterion (:func:`bayesian_information_criterion`), minimised over the number
-   of harmonics up to ``n_harmonics``.  The winner is then tested at twice its period
-   (:func:`doubled_design`), which wins only where the two halves of the cycle differ (the
-   unequal minima of an eclipsing binary) by more than the BIC's penalty; the result says so
-   in ``doubled``.
+   of harmonics up to ``n_harmonics``.  The winner's period is then doubled where the
+   minima of its even and odd cycles differ (:func:`minima_difference_statistic`, the unequal
+   eclipses of a binary caught at half its orbital period) by more than
+   ``doubling_threshold`` standard deviations; the result says so in ``doubled``.
 
 The result's confidence combines the false-alarm probability of the periodogram peak under
 white noise (Baluev 2008, MNRAS 385, 1279) with the alias ambiguity: the BIC weight of the
@@ -102,8 +102,8 @@ class PeriodSearch:
     with ~50 points), the 5 highest peaks, aliases at 1 and 2 cycles per day (a night-time
     survey's window function has its strongest side lobes there), a window of 0.01 c/d
     (several yearly side lobes, 1 / 365.25 c/d apart, around the sidereal and solar day), and a
-    doubling threshold of 6 sigma (the largest value of the statistic on real and simulated
-    pulsators was 4.7).  ``docs/period-search.md`` has the ablation behind them.
+    doubling threshold of 6 sigma (a binary left at half its period is still usable, a doubled
+    pulsator is not).  ``docs/period-search.md`` has the ablation behind them.
     """
 
     grid: FrequencyGrid = field(default_factory=FrequencyGrid)
@@ -214,9 +214,11 @@ def harmonic_design(
     """Design matrix of the multi-band, multi-harmonic model at ``frequency``.
 
     ``m(t_j) = c_b + a_b cos(2 pi f t_j) + s_b sin(2 pi f t_j)
-    + sum_{h=2}^{H} [alpha_h cos(2 pi h f t_j) + beta_h sin(2 pi h f t_j)]``, ``b = b_j``:
+    + g_b sum_{h=2}^{H} [alpha_h cos(2 pi h f t_j) + beta_h sin(2 pi h f t_j)]``, ``b = b_j``:
     one phase shared by all bands, per-band offsets ``c_b`` and fundamentals ``(a_b, s_b)``
-    (a band's amplitude), shared higher harmonics (the shape).  Columns: the ``B`` offsets,
+    (a band's amplitude), shared higher harmonics (the shape) multiplied by the band's fixed
+    scale ``g_b`` (``band_scale``, default 1; :func:`band_amplitude_scale`).  Columns: the
+    ``B`` offsets,
     then the fundamentals of the bands flagged in ``band_fundamental`` (default all), then
     the harmonics ``h = 2..H`` in order, so every prefix ending after a harmonic is the model
     with fewer harmonics.  With one band this is the ``H``-term Fourier series.
