@@ -14,7 +14,7 @@ from lcvade.checkpoint import CheckpointError, load_model, read_manifest, save_m
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
-from lcvade.period import FrequencyGrid, PeriodResult, find_period, find_periods
+from lcvade.period import FrequencyGrid, PeriodResult, PeriodSearch, find_period, find_periods
 from lcvade.scorer import Explanation, Reconstruction, Scorer, ScoreResult, bundled_models, load
 from lcvade.version import __version__
 
@@ -28,6 +28,7 @@ __all__ = [
     "LightCurve",
     "LightCurveError",
     "PeriodResult",
+    "PeriodSearch",
     "Reconstruction",
     "ScoreResult",
     "Scorer",

@@ -31,7 +31,7 @@ from lcvade.explanation import (
 from lcvade.features import feature_names
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
-from lcvade.period import DEFAULT_GRID, FrequencyGrid, find_periods
+from lcvade.period import DEFAULT_SEARCH, FrequencyGrid, PeriodSearch, as_search, find_periods
 from lcvade.row_invariance import with_row_invariant_layers
 from models.backbone import frozen_weights
 
@@ -88,6 +88,7 @@ class ScoreResult:
     predicted_class: str
     period: float
     period_source: Literal["given", "estimated"]
+    period_method: str
     period_confidence: float | None
     percentile: float | None
     p_value: float | None
@@ -161,7 +162,7 @@ class Scorer:
         device: str | torch.device = "auto",
         p_value_threshold: float = DEFAULT_P_VALUE_THRESHOLD,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        period_grid: FrequencyGrid = DEFAULT_GRID,
+        period_search: PeriodSearch | FrequencyGrid = DEFAULT_SEARCH,
         row_invariant: bool = False,
     ) -> None:
         self.device = resolve_device(device)
@@ -173,7 +174,7 @@ class Scorer:
         self.calibration = calibration
         self.p_value_threshold = p_value_threshold
         self.batch_size = batch_size
-        self.period_grid = period_grid
+        self.period_search = as_search(period_search)
 
     # -- description --------------------------------------------------------------------
     @property
@@ -204,7 +205,9 @@ class Scorer:
         for i, c in enumerate(curves):
             try:
                 check_foldable(
-                    c, min_points=self.config.min_points, min_baseline=self.period_grid.min_period
+                    c,
+                    min_points=self.config.min_points,
+                    min_baseline=self.period_search.grid.min_period,
                 )
             except LightCurveError as exc:
                 name = f"curves[{i}]" + ("" if c.id is None else f" (id {c.id!r})")
@@ -217,12 +220,16 @@ class Scorer:
             if c.period is not None:
                 periods[i] = c.period
         if missing:
-            found = find_periods([curves[i] for i in missing], self.period_grid)
+            found = find_periods([curves[i] for i in missing], self.period_search)
             for i, result in zip(missing, found, strict=True):
                 periods[i] = result.period
                 sources[i] = "estimated"
                 confidences[i] = result.confidence
         return periods, sources, confidences
+
+    def period_method(self, source: str) -> str:
+        """``period_method`` of a result: the search's settings, or ``given``."""
+        return self.period_search.method if source == "estimated" else "given"
 
     # -- scoring --------------------------------------------------------------------------
     @torch.inference_mode()
@@ -299,6 +306,7 @@ class Scorer:
                     predicted_class=names[int(np.argmax(probs[i]))],
                     period=float(periods[i]),
                     period_source=sources[i],  # type: ignore[arg-type]
+                    period_method=self.period_method(sources[i]),
                     period_confidence=confidences[i],
                     percentile=None if self.calibration is None else float(percentile[i]),
                     p_value=p,

@@ -25,7 +25,9 @@ class LightCurveIn(BaseModel):
         None, description="band name per point; omit for single-band curves"
     )
     period: float | None = Field(
-        None, description="period in days; omitted = estimated with a Lomb-Scargle search"
+        None,
+        description="period in days; omitted = estimated by the period search "
+        "(multi-band Lomb-Scargle, aliases resolved by a harmonic refit)",
     )
 
 
@@ -114,8 +116,13 @@ class CurveScore(BaseModel):
     class_probabilities: dict[str, float]
     period: float = Field(description="period used for folding, days")
     period_source: Literal["given", "estimated"]
+    period_method: str = Field(
+        description="the period search's settings (see docs/period-search.md), or 'given'"
+    )
     period_confidence: float | None = Field(
-        None, description="1 - false-alarm probability of the estimated period"
+        None,
+        description="confidence of the estimated period: (1 - false-alarm probability of the "
+        "periodogram peak) x the BIC weight of the chosen period against its aliases",
     )
     explanation: Explanation | None = Field(None, description="why the curve scored as it did")
     bands_read: dict[str, str] | None = Field(

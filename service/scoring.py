@@ -23,7 +23,7 @@ from lcvade.batching import band_channels, bands_read
 from lcvade.calibration import benjamini_hochberg
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
-from lcvade.period import FrequencyGrid, find_period
+from lcvade.period import FrequencyGrid, PeriodSearch, find_period
 from lcvade.scorer import resolve_device
 from service.batcher import MicroBatcher
 from service.errors import (
@@ -147,7 +147,6 @@ class ScoringPipeline:
             metrics,
             max_wait_ms=settings.max_wait_ms,
         )
-        self.period_grid = PERIOD_GRID
 
     # -- thread helpers ---------------------------------------------------------------------
     async def in_thread(self, fn, *args: Any):
@@ -183,9 +182,9 @@ class ScoringPipeline:
             raise
 
     async def resolve_periods(
-        self, curves: Sequence[LightCurve]
+        self, curves: Sequence[LightCurve], search: PeriodSearch
     ) -> tuple[np.ndarray, list[str], list[float | None]]:
-        """Given periods, or Lomb-Scargle estimates searched on the CPU threads."""
+        """Given periods, or the model's period search (``search``) run on the CPU threads."""
         periods = np.array([np.nan if c.period is None else c.period for c in curves])
         sources = ["given" if c.period is not None else "estimated" for c in curves]
         confidences: list[float | None] = [None] * len(curves)
@@ -193,7 +192,7 @@ class ScoringPipeline:
         if not missing:
             return periods, sources, confidences
         found = await asyncio.gather(
-            *(self.in_thread(find_period, curves[i], self.period_grid) for i in missing),
+            *(self.in_thread(find_period, curves[i], search) for i in missing),
             return_exceptions=True,
         )
         problems = []
@@ -256,7 +255,7 @@ class ScoringPipeline:
                 "fdr needs p-values but the model being served has no IAS calibration",
                 [ErrorDetail(field="fdr", message="the model is not calibrated")],
             )
-        periods, sources, confidences = await self.resolve_periods(curves)
+        periods, sources, confidences = await self.resolve_periods(curves, scorer.period_search)
         ias, probs = await self.batcher.score(handle, curves, periods)
         self.check_finite(curves, ias, probs)
         results = await self.in_thread(
@@ -306,7 +305,7 @@ class ScoringPipeline:
         if phases is not None:
             check_phases(phases, self.settings.max_reconstruct_phases)
         curve = (await self.validate([item], handle, band_map))[0]
-        periods, sources, _ = await self.resolve_periods([curve])
+        periods, sources, _ = await self.resolve_periods([curve], handle.scorer.period_search)
         rec = await self.in_thread(
             handle.scorer.reconstruct, curve.with_period(float(periods[0])), phases
         )

@@ -67,6 +67,7 @@ def test_scores_equal_the_python_api_and_no_object_is_lost(photometry, single_ba
         assert row["predicted_class"] == want.predicted_class
         assert row["prob_sine"] == pytest.approx(want.class_probabilities["sine"], abs=1e-5)
         assert row["period_source"] == "estimated"
+        assert row["period_method"] == scorer.period_search.method == want.period_method
     probabilities = ok[["prob_sine", "prob_sawtooth", "prob_dip"]].sum(axis=1)
     np.testing.assert_allclose(probabilities, 1.0, atol=1e-4)  # float32 posteriors
     np.testing.assert_allclose(ok["anomaly_score"], -ok["ias"])
@@ -124,6 +125,7 @@ def test_given_periods_from_the_object_table_are_used(photometry, single_band_mo
     scored = results.drop(index="nowhere")
     assert (scored["period_source"] == "given").all() and (scored["period"] == 1.25).all()
     assert scored["period_confidence"].isna().all()
+    assert (scored["period_method"] == "given").all()
 
 
 def test_chunking_bounds_the_objects_per_part_and_a_single_csv_is_assembled(

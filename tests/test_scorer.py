@@ -11,6 +11,7 @@ from synthetic import periodic_curve
 
 from lcvade.calibration import IASCalibration
 from lcvade.checkpoint import save_model
+from lcvade.period import PeriodSearch, find_period
 from lcvade.scorer import load, resolve_device
 
 
@@ -38,6 +39,7 @@ def test_results_are_consistent(scorer, rng):
         assert r.p_value == pytest.approx(expected_p)
         assert r.is_anomaly == (r.p_value < 0.05)
         assert r.period_source == "given" and r.period_confidence is None
+        assert r.period_method == "given"
     assert scorer.score([]) == []
     # Batch size does not change results.
     again = scorer.score(curves, batch_size=64)
@@ -51,6 +53,18 @@ def test_estimated_periods_are_reported(scorer, rng):
     assert result.period_source == "estimated"
     assert result.period == pytest.approx(0.61, rel=1e-3)
     assert result.period_confidence > 0.99
+    assert result.period_method == scorer.period_search.method
+    assert "harmonics=" in result.period_method
+
+
+def test_the_scorer_searches_with_its_configured_settings(tmp_path, tiny_model, rng):
+    save_model(tiny_model, tmp_path / "m2", class_names=["A", "B", "C"])
+    search = PeriodSearch(n_harmonics=1, n_peaks=2, alias_orders=1)
+    scorer = load(tmp_path / "m2", device="cpu", period_search=search)
+    curve = periodic_curve(rng, 200, 0.61, baseline=900.0, with_period=False)
+    result = scorer.score([curve])[0]
+    assert result.period_method == search.method != PeriodSearch().method
+    assert result.period == pytest.approx(find_period(curve, search).period)
 
 
 def test_uncalibrated_model_gives_no_p_values(tmp_path, tiny_model, rng):

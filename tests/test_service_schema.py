@@ -99,6 +99,7 @@ def test_openapi_schema_documents_the_contract(service):
         "class_probabilities",
         "period",
         "period_source",
+        "period_method",
         "period_confidence",
     ):
         assert field in result

@@ -84,6 +84,7 @@ def test_estimated_periods_are_the_library_search(service, library, test_curves)
         assert got["period_source"] == "estimated"
         assert got["period"] == period
         assert got["period_confidence"] == confidence
+        assert got["period_method"] == library.period_search.method
 
 
 def test_concurrent_clients_get_exactly_the_sequential_results(service, test_curves):

@@ -32,6 +32,7 @@ LEADING_COLUMNS = [
     ("bands", pa.string()),
     ("period", pa.float64()),
     ("period_source", pa.string()),
+    ("period_method", pa.string()),
     ("period_confidence", pa.float64()),
     ("ias", pa.float64()),
     ("anomaly_score", pa.float64()),
@@ -118,12 +119,12 @@ def _resolve_periods(
         if curve.period is not None:
             periods[i] = curve.period
     try:
-        found = find_periods([curves[i] for i in missing], scorer.period_grid, n_jobs=n_jobs)
+        found = find_periods([curves[i] for i in missing], scorer.period_search, n_jobs=n_jobs)
     except (ValueError, RuntimeError, FloatingPointError):
         found = []
         for i in missing:
             try:
-                found.append(find_period(curves[i], scorer.period_grid))
+                found.append(find_period(curves[i], scorer.period_search))
             except (ValueError, RuntimeError, FloatingPointError) as exc:
                 found.append(None)
                 failures[i] = f"the period search failed: {exc}"
@@ -235,6 +236,7 @@ def score_prepared(
         row = positions[k]
         columns["period"][row] = result.period
         columns["period_source"][row] = result.period_source
+        columns["period_method"][row] = result.period_method
         columns["period_confidence"][row] = result.period_confidence
         columns["ias"][row] = result.ias
         columns["anomaly_score"][row] = result.anomaly_score

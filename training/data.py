@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from lcvade.lightcurve import LightCurve
-from lcvade.period import DEFAULT_GRID, FrequencyGrid
+from lcvade.period import DEFAULT_SEARCH, FrequencyGrid, PeriodSearch
 from lcvade.tables import Rejection, TableError, iter_curves, read_table
 from training.period_cache import PeriodCache, resolve_periods
 
@@ -121,7 +121,7 @@ def load_labelled(
     classes: list[str] | None = None,
     min_points: int = 10,
     period_cache: str | os.PathLike[str] | None = None,
-    grid: FrequencyGrid = DEFAULT_GRID,
+    grid: PeriodSearch | FrequencyGrid = DEFAULT_SEARCH,
     progress: bool = False,
 ) -> LabelledCurves:
     """Read, validate and label the curves of two tables (see the module docstring).
