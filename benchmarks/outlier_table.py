@@ -73,6 +73,9 @@ class Preset:
     # the thesis' LC-VaDE AUROC and AUPR (%) per outlier class: (mean, std) each
     thesis: dict[str, tuple[tuple[float, float], tuple[float, float]]] = field(default_factory=dict)
     thesis_source: str = ""
+    # epochs of the neural methods: about 300 optimiser steps on ASAS-5's ~300 training
+    # curves, about 900 on CRTS-7's ~4,000 (an epoch is one pass over the training set)
+    epochs: int = 60
 
 
 PRESETS = {
@@ -107,6 +110,7 @@ PRESETS = {
         "periods searched by the harness (cached in WORKDIR/period_cache.parquet), one "
         "object per star (pos_group)",
         one_per="pos_group",
+        epochs=15,
     ),
 }
 
@@ -149,7 +153,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--outliers", default=None, help="outlier classes (default: all)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs of the neural methods [preset's, or 60]"
+    )
+    parser.add_argument(
+        "--augment-min-fraction",
+        type=float,
+        default=0.5,
+        help="LC-VaDE trains on redraws keeping at least this fraction of each band's points, "
+        "with noise at the stated errors (training.augment) [0.5]",
+    )
+    parser.add_argument("--no-augment", action="store_true", help="train on the curves as they are")
+    parser.add_argument(
+        "--model-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an LC-VaDE hyper-parameter (lcvade.config.LCVaDEConfig), e.g. "
+        "feature_set=thesis; repeatable",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--feature-prior-learning-rate", type=float, default=1e-2)
@@ -170,6 +192,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def apply_preset(args: argparse.Namespace) -> argparse.Namespace:
     """Fill in what ``--preset`` sets and the user did not give (explicit flags win)."""
     preset = PRESETS.get(args.preset) if args.preset else None
+    if args.epochs is None:
+        args.epochs = preset.epochs if preset else 60
     if args.workdir is None:
         args.workdir = Path("outlier-table" + (f"-{preset.name}" if preset else ""))
     if preset is None:
@@ -438,7 +462,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {n:5d} rejected: {reason}")  # the five commonest reasons
     outliers = sorted(counts) if args.outliers is None else args.outliers.split(",")
     finished = {(r["outlier_class"], r["seed"], r["method"]) for r in done}
-    model = {"channels": args.channels, "max_points": args.max_points}
+    from training.augment import Augmentation
+    from training.config import parse_model_options
+
+    model = {
+        "channels": args.channels,
+        "max_points": args.max_points,
+        **parse_model_options(args.model_option),
+    }
+    augmentation = None if args.no_augment else Augmentation(min_fraction=args.augment_min_fraction)
     started = time.perf_counter()
     for cls in outliers:
         for seed in seeds:
@@ -454,6 +486,7 @@ def main(argv: list[str] | None = None) -> None:
                 feature_prior_learning_rate=args.feature_prior_learning_rate,
                 seed=seed,
                 model=model,
+                augmentation=augmentation,
             )
             split_started = time.perf_counter()
             rows = run_split(task, settings, todo)
