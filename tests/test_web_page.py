@@ -220,6 +220,7 @@ def test_batch_table_sorts_and_downloads(service, browser, test_curves, tmp_path
     first = next(r for r in api if r["id"] == parsed[0]["id"])
     assert float(parsed[0]["ias"]) == first["ias"]
     assert parsed[0]["predicted_class"] == first["predicted_class"]
+    assert parsed[0]["period_method"] == first["period_method"]
     assert "probability_sinusoid" in parsed[0]
 
 

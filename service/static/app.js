@@ -278,7 +278,7 @@ function csvCell(value) {
 
 function resultsCsv() {
   const columns = ["id", "ias", "anomaly_score", "percentile", "p_value", "is_anomaly",
-    "predicted_class", "period", "period_source", "period_confidence"];
+    "predicted_class", "period", "period_source", "period_method", "period_confidence"];
   const header = columns.concat(state.classes.map((c) => `probability_${c}`));
   const lines = [header.map(csvCell).join(",")];
   for (const row of sortedRows()) {
