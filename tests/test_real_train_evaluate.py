@@ -43,7 +43,7 @@ def evaluated(tmp_path_factory) -> tuple[Path, dict]:
     train = lcvade(
         "train", *TABLES, "--outlier-class", "Mira", "--epochs", "4", "--batch-size", "16",
         "--channels", "8", "--max-points", "60", "--seed", "0", "--threads", "1",
-        "--no-progress", "--out", str(model),
+        "--calibration-min", "4", "--no-progress", "--out", str(model),
     )  # fmt: skip
     assert train.returncode == 0, train.stderr
     evaluate = lcvade(
