@@ -44,7 +44,6 @@ def band_percentiles(values: np.ndarray, mask: np.ndarray, q: tuple[float, ...])
     frac = position - low
     rows = np.arange(values.shape[0])[:, None]
     out = ordered[rows, low] * (1.0 - frac) + ordered[rows, high] * frac
-    out = np.where(frac == 0.0, ordered[rows, low], out)
     return np.where(count[:, None] > 0, out, np.nan)
 
 

@@ -23,7 +23,7 @@ from lcvade.batching import band_channels, bands_read
 from lcvade.calibration import benjamini_hochberg
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
-from lcvade.period import FrequencyGrid, PeriodSearch, find_period
+from lcvade.period import PeriodSearch, find_period
 from lcvade.scorer import resolve_device
 from service.batcher import MicroBatcher
 from service.errors import (
@@ -47,15 +47,12 @@ from service.schemas import (
 )
 from service.settings import ServiceSettings
 
-PERIOD_GRID = FrequencyGrid()
-"""The grid searched for curves sent without a period."""
-
 
 def check_fits_model(curve: LightCurve, config: LCVaDEConfig) -> None:
     """Raise :class:`LightCurveError` if ``curve``'s bands do not fit the model's, or if it
     cannot be folded (:func:`lcvade.lightcurve.check_foldable`)."""
     band_channels(curve, config)
-    check_foldable(curve, min_points=config.min_points, min_baseline=PERIOD_GRID.min_period)
+    check_foldable(curve, min_points=config.min_points)
 
 
 def to_light_curve(
