@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from lcvade.config import LCVaDEConfig
-from lcvade.features import band_features
+from lcvade.features import band_features, fold_significance
 from lcvade.folding import anchor, band_statistics, fold, max_light_phase
 from lcvade.lightcurve import LightCurve, LightCurveError
 
@@ -149,10 +149,22 @@ def curve_features(
     out = np.full((len(curves), config.feature_dim), np.nan)
     n_bands = config.n_bands
     for row, curve in enumerate(curves):
-        _, _, _, firsts, seconds = band_summary(curve, config)
+        channels, _, _, firsts, seconds = band_summary(curve, config)
         out[row, :n_bands], out[row, n_bands : 2 * n_bands] = firsts, seconds
+        out[row, 2 * n_bands : -1] = fold_features(curve, channels, periods[row], config)
     out[:, -1] = np.log10(np.asarray(periods, dtype=np.float64))
     return out
+
+
+def fold_features(
+    curve: LightCurve, channels: np.ndarray, period: float, config: LCVaDEConfig
+) -> np.ndarray:
+    """The features between the band parts and log10 p: the fold's significance for
+    ``shape_fold`` (:func:`lcvade.features.fold_significance`), else none."""
+    if config.feature_set != "shape_fold":
+        return np.empty(0)
+    args = (curve.time, curve.mag, curve.mag_err, channels, config.n_bands, float(period))
+    return np.array([fold_significance(*args)])
 
 
 def collate(
@@ -163,6 +175,9 @@ def collate(
         raise ValueError("one period is needed per curve")
     if not curves:
         raise ValueError("an empty list of curves cannot be batched")
+    period = np.asarray(periods, dtype=np.float64)
+    if not np.all(np.isfinite(period) & (period > 0)):
+        raise LightCurveError("every period must be a positive, finite number", field="period")
     n_bands = config.n_bands
     kept_lengths = [min(len(c), config.max_points) for c in curves]
     n, length = len(curves), max(kept_lengths)
@@ -175,8 +190,10 @@ def collate(
     stds = np.full((n, n_bands), np.nan)
     firsts = np.full((n, n_bands), np.nan)
     seconds = np.full((n, n_bands), np.nan)
+    extras = np.full((n, config.feature_dim - 2 * n_bands - 1), np.nan)
     for row, curve in enumerate(curves):
         channels, means[row], stds[row], firsts[row], seconds[row] = band_summary(curve, config)
+        extras[row] = fold_features(curve, channels, period[row], config)
         keep = subsample_indices(len(curve), config.max_points)
         k = keep.size
         time[row, :k] = curve.time[keep]
@@ -184,9 +201,6 @@ def collate(
         err[row, :k] = curve.mag_err[keep]
         band[row, :k] = channels[keep]
         mask[row, :k] = True
-    period = np.asarray(periods, dtype=np.float64)
-    if not np.all(np.isfinite(period) & (period > 0)):
-        raise LightCurveError("every period must be a positive, finite number", field="period")
     phase = fold(time, period[:, None])
     rows = np.arange(n)[:, None]
     scale = stds[rows, band]
@@ -196,7 +210,7 @@ def collate(
         reference = max_light_phase(phase, value, error, mask, config.anchor_harmonics)
         phase = anchor(phase, reference, config.anchor_phase)
     phase = np.where(mask, phase, 0.0)
-    features = np.concatenate([firsts, seconds, np.log10(period)[:, None]], axis=1)
+    features = np.concatenate([firsts, seconds, extras, np.log10(period)[:, None]], axis=1)
     return CurveBatch(
         phase=torch.from_numpy(phase.astype(np.float32)),
         value=torch.from_numpy(value.astype(np.float32)),

@@ -16,12 +16,13 @@ saved before these options existed load with the thesis' values.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # The feature sets f a model can read (lcvade.features computes them).
-FeatureSet = Literal["thesis", "shape"]
+FeatureSet = Literal["thesis", "shape", "shape_fold"]
 
 
 class LCVaDEConfig(BaseModel):
@@ -53,7 +54,9 @@ class LCVaDEConfig(BaseModel):
     feature_set: FeatureSet = Field(
         default="shape",
         description="the features f: 'shape' = (log10 amplitude_b, skewness_b, log10 p), "
-        "which do not depend on the survey's depth or the star's distance; 'thesis' = "
+        "which do not depend on the survey's depth or the star's distance; 'shape_fold' = "
+        "'shape' plus the fold's significance, which says whether the fold is a period at all "
+        "(lcvade.features); 'thesis' = "
         "(m_b, s_b, log10 p) as in section 9.2, whose mean magnitude m describes the survey",
     )
     encoder_spectral_norm: bool = Field(
@@ -72,6 +75,12 @@ class LCVaDEConfig(BaseModel):
         ge=0.0,
         description="weight of the label cross-entropy of the latent part's own classifier "
         "q(y|z) in the loss (0: eq. 9.8 as printed)",
+    )
+    class_weights: list[float] | None = Field(
+        default=None,
+        description="p(y) of the classifier q(y|z,f), one weight per class, normalised to sum "
+        "to 1 (None: uniform 1/K, as the thesis; training batches are class balanced either "
+        "way). Training frequencies correct the classifier for classes of very unequal size",
     )
     ias_with_features: bool = Field(
         default=True,
@@ -98,8 +107,22 @@ class LCVaDEConfig(BaseModel):
             raise ValueError("bands must be a non-empty list of distinct, non-empty names")
         return v
 
+    @field_validator("class_weights")
+    @classmethod
+    def _normalised_weights(cls, v: list[float] | None) -> list[float] | None:
+        if v is None:
+            return v
+        if not v or not all(math.isfinite(w) and w > 0 for w in v):
+            raise ValueError("class_weights must be positive, finite numbers")
+        total = math.fsum(v)
+        return [w / total for w in v]
+
     @model_validator(mode="after")
     def _check_shapes(self) -> LCVaDEConfig:
+        if self.class_weights is not None and len(self.class_weights) != self.n_classes:
+            raise ValueError(
+                f"class_weights has {len(self.class_weights)} entries for {self.n_classes} classes"
+            )
         if self.n_reference % (2**self.n_down_blocks) != 0:
             raise ValueError("n_reference must be divisible by 2**n_down_blocks")
         if self.anchor_phase is not None and not 0.0 <= self.anchor_phase < 1.0:
@@ -128,8 +151,9 @@ class LCVaDEConfig(BaseModel):
 
     @property
     def feature_dim(self) -> int:
-        """Dimension of f: two numbers per band and log10 p (either feature set)."""
-        return 2 * self.n_bands + 1
+        """Dimension of f: two numbers per band, the fold's significance for ``shape_fold``,
+        and log10 p."""
+        return 2 * self.n_bands + 1 + (self.feature_set == "shape_fold")
 
     @property
     def width(self) -> int:

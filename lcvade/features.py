@@ -18,15 +18,44 @@ band and the log period, so F = 2B + 1.
   A is floored at the model's ``scale_floor``; kappa is 0 for a constant band.  kappa > 0
   means the curve spends most of its time bright and dips faint (eclipses), kappa < 0 the
   reverse (a pulsator's fast rise to a brief maximum).
+
+* ``shape_fold``: the ``shape`` features and, before log10 p, the significance of the fold,
+  which says whether the curve folded at p is periodic at all -- what tells a transient or
+  an erratic curve, folded at whatever period a search returns, from a variable star:
+
+      s = log10(1 - min(1, T / p) log10 FAP(Z)),       T = t_max - t_min
+
+  Z is the larger normalised power of the one-harmonic model at 1/p and at 2/p (a contact
+  binary's light varies at twice its orbital frequency), with an offset per band
+  (``m = c_b + a_b cos 2 pi h t / p + s_b sin 2 pi h t / p``, h = 1 or 2, weighted by
+  1/sigma^2),
+
+      Z = 1 - chi2_fit / chi2_offsets,
+
+  and FAP(Z) its false-alarm probability over the default period search's frequencies
+  (Baluev 2008, :func:`lcvade.period.baluev_false_alarm_probability`).  A fold that covers
+  less than one cycle (p > T, as for a supernova folded at a period longer than its light
+  curve) carries only the fraction T / p of its evidence.  s is 0 for a fold white noise
+  explains and grows slowly with the evidence (s = 1 at FAP = 1e-9, s = 2 at 1e-99), so a
+  short curve of a real variable is not far from a long one.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from lcvade.config import LCVaDEConfig
+from lcvade.period import (
+    DEFAULT_SEARCH,
+    baluev_false_alarm_probability,
+    harmonic_design,
+    nested_chi_squares,
+)
 
 PERCENTILES = (0.05, 0.50, 0.95)
+FOLD_NAMES = ("fold_significance",)
 
 
 def band_percentiles(values: np.ndarray, mask: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
@@ -65,13 +94,38 @@ def feature_names(config: LCVaDEConfig) -> list[str]:
     first, second = (
         ("mag_mean", "mag_std") if config.feature_set == "thesis" else ("log10_amplitude", "skew")
     )
+    fold = list(FOLD_NAMES) if config.feature_set == "shape_fold" else []
     if config.bands is None:
-        return [first, second, "log10_period"]
+        return [first, second, *fold, "log10_period"]
     return [
         *[f"{first}_{b}" for b in config.bands],
         *[f"{second}_{b}" for b in config.bands],
+        *fold,
         "log10_period",
     ]
+
+
+def fold_significance(
+    time: np.ndarray,
+    mag: np.ndarray,
+    mag_err: np.ndarray,
+    channels: np.ndarray,
+    n_bands: int,
+    period: float,
+) -> float:
+    """s of the ``shape_fold`` features (see the module docstring) of one curve folded at
+    ``period``; ``channels`` is each point's band channel 0..n_bands-1."""
+    power = 0.0
+    for harmonic in (1.0, 2.0):
+        design = harmonic_design(time, channels, n_bands, harmonic / period, 1)
+        chi2 = nested_chi_squares(design, mag, mag_err)
+        offsets, fit = float(chi2[n_bands - 1]), float(chi2[-1])
+        if offsets > 0:
+            power = max(power, 1.0 - fit / offsets)
+    f_max = 1.0 / DEFAULT_SEARCH.grid.min_period
+    fap = baluev_false_alarm_probability(power, time.size, f_max, time, mag_err**-2.0)
+    coverage = min(1.0, (float(np.ptp(time)) if time.size else 0.0) / period)
+    return math.log10(1.0 - coverage * math.log10(max(fap, 1e-300)))
 
 
 def band_features(
