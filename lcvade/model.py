@@ -59,7 +59,11 @@ class LCVaDE(nn.Module):
         self.decoder = InductionDecoder(config)
         self.kernel = KernelHead(config)
         self.prior = MixturePrior(
-            config.n_classes, config.latent_dim, config.feature_dim, config.prior_std_floor
+            config.n_classes,
+            config.latent_dim,
+            config.feature_dim,
+            config.prior_std_floor,
+            config.class_weights,
         )
         self.register_buffer("feature_mean", torch.zeros(config.feature_dim))
         self.register_buffer("feature_std", torch.ones(config.feature_dim))

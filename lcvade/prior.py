@@ -1,7 +1,10 @@
 """The mixture prior of LC-VaDE and the classifier it induces (thesis section 9.4.1).
 
-p(y) is uniform over the K classes (training batches are class balanced), and p(z|y=k) and
-p(f|y=k) are learnable diagonal Gaussians.  The classifier is the posterior of the prior,
+p(y) is uniform over the K classes unless class weights pi_k are given (training batches are
+class balanced, so the bound is always trained with the uniform p(y); weights such as the
+training frequencies then correct the classifier for classes of unequal size), and
+p(z|y=k) and p(f|y=k) are learnable diagonal Gaussians.  The classifier is the posterior of
+the prior,
 
     q(y=k|z,f) = p(y=k) p(z|y=k) p(f|y=k) / sum_k' p(y=k') p(z|y=k') p(f|y=k'),
 
@@ -22,7 +25,14 @@ from lcvade.gaussians import expected_log_normal, log_normal
 class MixturePrior(nn.Module):
     """p(y) p(z|y) p(f|y) with K components over J latent and F feature dimensions."""
 
-    def __init__(self, n_classes: int, latent_dim: int, feature_dim: int, std_floor: float):
+    def __init__(
+        self,
+        n_classes: int,
+        latent_dim: int,
+        feature_dim: int,
+        std_floor: float,
+        class_weights: list[float] | None = None,
+    ):
         super().__init__()
         self.n_classes = n_classes
         self.var_floor = std_floor**2
@@ -31,6 +41,18 @@ class MixturePrior(nn.Module):
         self.z_logvar = nn.Parameter(torch.zeros(n_classes, latent_dim))
         self.f_mean = nn.Parameter(torch.zeros(n_classes, feature_dim))
         self.f_logvar = nn.Parameter(torch.zeros(n_classes, feature_dim))
+        # log p(y=k) of the classifier; derived from the config, so not stored with the weights
+        self.register_buffer("log_weights", torch.zeros(n_classes), persistent=False)
+        self.set_class_weights(class_weights)
+
+    @torch.no_grad()
+    def set_class_weights(self, weights: list[float] | None) -> None:
+        """Set log p(y=k) = log pi_k (normalised), or -log K for ``None``."""
+        if weights is None:
+            self.log_weights.fill_(-math.log(self.n_classes))
+            return
+        w = torch.as_tensor(weights, dtype=torch.float64)
+        self.log_weights.copy_((w / w.sum()).log().to(self.log_weights.dtype))
 
     @torch.no_grad()
     def initialize_features(self, f: torch.Tensor, labels: torch.Tensor) -> None:
@@ -50,7 +72,7 @@ class MixturePrior(nn.Module):
 
     @property
     def log_py(self) -> float:
-        """log p(y=k) = -log K for every k."""
+        """log p(y=k) = -log K of the bound (training batches are class balanced)."""
         return -math.log(self.n_classes)
 
     def z_var(self) -> torch.Tensor:
@@ -77,9 +99,11 @@ class MixturePrior(nn.Module):
         """log q(y|z,f), normalised with log-sum-exp: (N, K).
 
         With ``f=None`` it is the posterior of the latent part alone,
-        q(y=k|z) = p(y=k) p(z|y=k) / sum_k' p(y=k') p(z|y=k').
+        q(y=k|z) = p(y=k) p(z|y=k) / sum_k' p(y=k') p(z|y=k'),
+
+        with p(y=k) the class weights (:meth:`set_class_weights`).
         """
-        joint = self.log_pz(z) + self.log_py
+        joint = self.log_pz(z) + self.log_weights
         if f is not None:
             joint = joint + self.log_pf(f)
         return joint - torch.logsumexp(joint, dim=-1, keepdim=True)

@@ -59,6 +59,11 @@ def train_command(
     augment_min_fraction: float | None = typer.Option(
         None, "--augment-min-fraction", help="smallest fraction of points redrawn [0.5]"
     ),
+    class_prior: str | None = typer.Option(
+        None,
+        "--class-prior",
+        help="p(y) of the saved classifier: uniform, or training (class frequencies) [uniform]",
+    ),
     calibration_fraction: float | None = typer.Option(
         None,
         "--calibration-fraction",
@@ -75,7 +80,8 @@ def train_command(
         None,
         "--feature-set",
         help="features f: shape (log10 amplitude, skewness, log10 p; no apparent brightness) "
-        "or thesis (mean mag, std, log10 p) [shape]",
+        "shape_fold (shape plus the fold's significance) or thesis (mean mag, "
+        "std, log10 p) [shape]",
     ),
     model_option: list[str] | None = typer.Option(
         None, "--model-option", help="any LC-VaDE hyper-parameter, KEY=VALUE (repeatable)"
@@ -115,6 +121,7 @@ def train_command(
         "augment": augment,
         "augment_min_fraction": augment_min_fraction,
         "period_cache": period_cache,
+        "class_prior": class_prior,
         "calibration_fraction": calibration_fraction,
         "calibration_min": calibration_min,
         "resume": resume or None,

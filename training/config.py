@@ -97,6 +97,11 @@ class TrainConfig(BaseModel):
     augment_min_fraction: float = Field(
         default=0.5, gt=0.0, le=1.0, description="smallest fraction of a band's points redrawn"
     )
+    class_prior: Literal["uniform", "training"] = Field(
+        default="uniform",
+        description="p(y) of the saved model's classifier: 'uniform' (the thesis) or "
+        "'training', the class frequencies of the training split (model option class_weights)",
+    )
     calibration_fraction: float = Field(
         default=0.2,
         gt=0.0,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import torch
 from lcvade.atomic_files import write_json_atomic
 from lcvade.calibration import IASCalibration
 from lcvade.checkpoint import MANIFEST_FILE, save_model
+from lcvade.config import LCVaDEConfig
 from lcvade.explanation import typical_values
 from lcvade.model import LCVaDE
 from lcvade.scorer import resolve_device, score_terms, term_names
@@ -220,6 +222,11 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
             f"{store.root}. Continue with the same command plus --resume"
         )
 
+    if config.class_prior == "training":
+        counts = Counter(data.labels[split.train].tolist())
+        options = model.config.model_dump() | {"class_weights": [counts[n] for n in class_names]}
+        model.config = LCVaDEConfig(**options)
+        model.prior.set_class_weights(model.config.class_weights)
     dtype = getattr(torch, config.weights_dtype)
     round_weights(model, dtype)
     calibration_set = TrainingSet.build(
