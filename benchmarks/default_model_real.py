@@ -68,8 +68,22 @@ def sample(objects: pd.DataFrame, per_class: int | None, seed: int) -> pd.DataFr
     return pd.concat(parts)
 
 
-def score(scorer, objects: pd.DataFrame, rows: pd.DataFrame, band_map: dict[str, str]):
-    """Result rows of ``objects`` (no periods given: the scorer searches them)."""
+def score(
+    scorer,
+    objects: pd.DataFrame,
+    rows: pd.DataFrame,
+    band_map: dict[str, str],
+    search_every_band: bool = False,
+):
+    """Result rows of ``objects`` (no periods given: the scorer's own search finds them).
+
+    The batch path searches the bands the model reads.  With ``search_every_band`` the
+    period comes from the same search (``scorer.period_search``) run on every band of the
+    object, as ``Scorer.score`` does for a multi-band curve, and the model still reads only
+    its band.
+    """
+    from lcvade.lightcurve import LightCurve
+    from lcvade.period import find_periods
     from training.batch_scoring import results_to_pandas, score_rows
     from training.photometry_rows import photometry_frame
 
@@ -83,7 +97,17 @@ def score(scorer, objects: pd.DataFrame, rows: pd.DataFrame, band_map: dict[str,
         chosen["mag_err"].to_numpy(),
         band.to_numpy(),
     )
-    table = score_rows(scorer, photometry, None, n_jobs=None, band_map=band_map)
+    periods = None
+    if search_every_band:
+        groups = chosen.groupby(chosen["object_id"].astype(str), sort=True)
+        names = list(groups.groups)
+        curves = [
+            LightCurve(g["time"], g["mag"], g["mag_err"], g["band"].astype(str).tolist(), id=n)
+            for n, g in groups
+        ]
+        found = find_periods(curves, scorer.period_search)
+        periods = pd.DataFrame({"object_id": names, "period": [r.period for r in found]})
+    table = score_rows(scorer, photometry, periods, n_jobs=None, band_map=band_map)
     results = results_to_pandas(table).set_index("object_id")
     labels = objects.assign(object_id=objects["object_id"].astype(str)).set_index("object_id")
     return results.join(labels[["label"]], how="left")
@@ -103,12 +127,24 @@ def seen_ids(model_dir: Path, all_unseen: bool) -> set[str]:
 
 
 def inlier_rule(label: str, classes: set[str], class_families: set[str]) -> str | None:
-    from training.class_families import OTHER, family_of
+    """``"class"`` when ``label``, or its common class across catalogues, is a model class;
+    ``"family"`` when only its family is one of the model's; else None (not an inlier)."""
+    from training.class_families import OTHER, common_class, family_of
 
-    if label in classes:
+    if label in classes or common_class(label) in classes:
         return "class"
     family = family_of(label)
     return "family" if family != OTHER and family in class_families else None
+
+
+def model_class(label: str, classes: set[str]) -> str | None:
+    """The model class a catalogue ``label`` stands for (None when there is none)."""
+    from training.class_families import common_class
+
+    if label in classes:
+        return label
+    common = common_class(label)
+    return common if common in classes else None
 
 
 def table_inliers(results: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
@@ -120,9 +156,8 @@ def table_inliers(results: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     ok["predicted_family"] = ok["predicted_class"].map(family_of)
     ok["flag01"] = ok["p_value"] < 0.01
     ok["flag05"] = ok["p_value"] < 0.05
-    ok["class_ok"] = np.where(
-        ok["label"].isin(classes), ok["label"] == ok["predicted_class"], np.nan
-    )
+    truth = ok["label"].map(lambda y: model_class(y, set(classes)))
+    ok["class_ok"] = np.where(truth.notna(), truth == ok["predicted_class"], np.nan)
     ok["family_ok"] = ok["family"] == ok["predicted_family"]
 
     def summary(group: pd.DataFrame) -> pd.Series:
@@ -159,7 +194,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-per-class", type=int, default=None, help="subsample per label")
     parser.add_argument("--seed", type=int, default=0, help="seed of the subsample")
     parser.add_argument("--s82-band", default="g", help="Stripe 82 band read as the model's")
+    parser.add_argument(
+        "--s82-search-all-bands",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="search the Stripe 82 periods in every band (the scorer's search, as "
+        "Scorer.score runs it on a multi-band curve); the model reads one band either way",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write every scored row here (Parquet)"
+    )
     args = parser.parse_args(argv)
     print(
         "command:",
@@ -205,7 +250,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{name}: {len(objects)} objects, {int((~unseen).sum())} seen by the model, "
             f"{len(held)} held-out inliers scored ({band} read as {model_band})"
         )
-    by_class, by_family, total, rejected = table_inliers(pd.concat(parts), classes)
+    inliers = pd.concat(parts)
+    saved = [inliers.assign(table="held-out inliers")]
+    by_class, by_family, total, rejected = table_inliers(inliers, classes)
     pd.set_option("display.width", 160)
     print("\n## Held-out real inliers of the training surveys (periods searched)\n")
     print(by_class.to_string(float_format=lambda v: f"{v:.3f}"))
@@ -217,25 +264,48 @@ def main(argv: list[str] | None = None) -> None:
         f"{total['family acc']:.3f}; {rejected} could not be scored"
     )
 
-    # 2. Stripe 82 RR Lyrae, one band
+    # 2. Stripe 82 RR Lyrae: one band read, every band searched for the period
     objects, rows = read_set(args.data_dir, "sdss_s82_rrlyrae")
     objects = sample(objects, args.max_per_class, args.seed)
-    rows = rows[rows["band"] == args.s82_band]
-    s82 = score(scorer, objects, rows, {args.s82_band: model_band})
+    if not args.s82_search_all_bands:
+        rows = rows[rows["band"] == args.s82_band]
+    s82 = score(scorer, objects, rows, {args.s82_band: model_band}, args.s82_search_all_bands)
+    saved.append(s82.assign(table="Stripe 82"))
     ok = s82[s82["status"] == "ok"]
+    searched = "ugriz searched" if args.s82_search_all_bands else "searched in that band"
     print(
-        f"\n## SDSS Stripe 82 RR Lyrae ({args.s82_band} read as {model_band}, periods searched)\n"
+        f"\n## SDSS Stripe 82 RR Lyrae ({args.s82_band} read as {model_band}, periods {searched})\n"
     )
+    catalogue = objects.assign(object_id=objects["object_id"].astype(str)).set_index("object_id")
+    within = (ok["period"] / catalogue.loc[ok.index, "period"] - 1).abs() < 0.01
     print(
         f"scored {len(ok)} of {len(s82)}; flagged at p < {scorer.p_value_threshold}: "
         f"{(ok['p_value'] < scorer.p_value_threshold).mean():.3f}; called RR Lyrae: "
-        f"{(ok['predicted_class'].map(family_of) == 'RR Lyrae').mean():.3f}"
+        f"{(ok['predicted_class'].map(family_of) == 'RR Lyrae').mean():.3f}; period within 1% "
+        f"of the catalogue's: {within.mean():.3f}"
     )
+
+    # 2b. ASAS stars of classes the model does not have (not anomalies: other variables)
+    objects, rows = read_set(args.data_dir, "asas")
+    objects = objects.assign(object_id=objects["object_id"].astype(str))
+    rule = objects["label"].map(lambda y: inlier_rule(y, set(classes), class_families))
+    others = objects[rule.isna()]
+    if len(others):
+        result = score(scorer, others, rows, {"V": model_band})
+        saved.append(result.assign(table="ASAS other classes"))
+        ok = result[result["status"] == "ok"]
+        flagged = (
+            (ok["p_value"] < scorer.p_value_threshold).groupby(ok["label"]).agg(["size", "mean"])
+        )
+        print("\n## ASAS stars of classes the model does not have (fraction flagged)\n")
+        print(flagged.rename(columns={"size": "n", "mean": "flagged"}).to_string())
+        print(f"all: {(ok['p_value'] < scorer.p_value_threshold).mean():.3f} of {len(ok)}")
 
     # 3. ZTF SNe Ia
     objects, rows = read_set(args.data_dir, "ztf_bts_snia")
     objects = sample(objects, args.max_per_class, args.seed)
     ztf = score(scorer, objects, rows, {"R": model_band})
+    saved.append(ztf.assign(table="ZTF SNe Ia"))
     ok = ztf[ztf["status"] == "ok"]
     print(f"\n## ZTF SNe Ia (R = ZTF r read as {model_band}; g dropped)\n")
     print(
@@ -245,6 +315,12 @@ def main(argv: list[str] | None = None) -> None:
     reasons = Counter(reason_kind(r) for r in ztf.loc[ztf["status"] != "ok", "reason"])
     for reason, count in reasons.most_common():
         print(f"  not scored, {count}: {reason}")
+    if args.out is not None:
+        frame = pd.concat(saved).reset_index()
+        for column in frame.select_dtypes(include="object").columns:
+            frame[column] = frame[column].map(lambda v: v if v is None else str(v))
+        frame.to_parquet(args.out, index=False)
+        print(f"rows written to {args.out}")
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 
