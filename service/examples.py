@@ -30,6 +30,7 @@ class Example:
     survey: str
     main_band: str
     expected: str  # "ordinary" (a known class) or "anomaly"
+    expected_class: str | None = None  # the class the bundled default model names
 
 
 EXAMPLES = {
@@ -39,6 +40,7 @@ EXAMPLES = {
         "ASAS",
         "V",
         "ordinary",
+        "RRab",
     ),
     "asas_classical_cepheid": Example(
         "ASAS 234892: classical Cepheid (Classical_Cepheid), ASAS-3 V",
@@ -46,9 +48,10 @@ EXAMPLES = {
         "ASAS",
         "V",
         "ordinary",
+        "DCEP",
     ),
     "asas_mira": Example(
-        "ASAS 245700: Mira variable (Mira), ASAS-3 V", "Mira", "ASAS", "V", "ordinary"
+        "ASAS 245700: Mira variable (Mira), ASAS-3 V", "Mira", "ASAS", "V", "ordinary", "LPV"
     ),
     "asas_w_ursae_maj": Example(
         "ASAS 261712: contact eclipsing binary (W_Ursae_Maj), ASAS-3 V",
@@ -56,6 +59,7 @@ EXAMPLES = {
         "ASAS",
         "V",
         "ordinary",
+        "EW",
     ),
     "ztf_sn_ia": Example(
         "ZTF19aaxqsbn = SN 2019gzd: type Ia supernova, a transient (the anomaly), ZTF r",
@@ -134,5 +138,6 @@ def example_for_model(name: str, config: LCVaDEConfig) -> ExampleCurve | None:
         label=example.label,
         survey=example.survey,
         expected=example.expected,  # type: ignore[arg-type]
+        expected_class=example.expected_class,
         band_map=band_map or None,
     )

@@ -264,6 +264,11 @@ class ExampleCurve(BaseModel):
     expected: Literal["ordinary", "anomaly"] | None = Field(
         None, description="the verdict a user expects: a known class, or an anomaly"
     )
+    expected_class: str | None = Field(
+        None,
+        description="for an ordinary example, the class the bundled default model names for "
+        "it (the class common to the catalogues, e.g. RRab for ASAS RR_Lyrae_FM)",
+    )
     band_map: dict[str, str] | None = Field(
         None, description="the band map to send with the curve for the model being served"
     )

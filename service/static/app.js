@@ -175,7 +175,8 @@ async function scoreSingle(getCurve) {
     const rec = await postJson("/v1/reconstruct", recBody);
     renderSingle(curve, scored, rec);
     $("example-label").textContent = got.label
-      ? `catalogue class: ${got.label} (${got.survey}); expected: ${got.expected}`
+      ? `catalogue class: ${got.label} (${got.survey}); expected: ${got.expected}` +
+        (got.expected_class ? ` (the default model's class ${got.expected_class})` : "")
       : "";
   } catch (error) {
     $("result").dataset.state = "error";
