@@ -2,21 +2,28 @@
 
 Given a model directory (default: the bundled model) and the labelled real sets of
 ``--data-dir`` (default ``../shared/data/lightcurves`` beside the repository), it scores
-every curve with no period given, so periods come from the scorer's own Lomb-Scargle search,
-and prints four tables:
+every curve with no period given, so periods come from the scorer's own search, and prints
+five tables:
 
 1. held-out real inliers of the training surveys (CRTS periodic variables, ASAS): the
    fraction flagged at p < 0.01 and p < 0.05, and the class accuracy, per class and per class
-   family (:mod:`training.class_families`).  An object is an inlier when its label is one
-   of the model's classes, or -- for a model whose class names are another catalogue's --
-   when its family is the family of one of the model's classes (the "counted by" column
-   says which).  Accuracy is the exact class where the label is a model class, and the
-   family always;
-2. SDSS Stripe 82 RR Lyrae, band ``--s82-band`` (default g) read as the model's band:
-   fraction flagged at the default rule (p < 0.01) and fraction called RR Lyrae (family);
-3. ZTF type Ia supernovae, band R (ZTF r) read as the model's band (g points are dropped as
+   family (:mod:`training.class_families`).  An object is an inlier when its label, or the
+   class common to the catalogues for it (:data:`training.class_families.COMMON_CLASS`), is
+   one of the model's classes ("counted by" class), or -- for a model whose class names are
+   another catalogue's -- when only its family is the family of one of the model's classes
+   ("counted by" family; reported apart).  Accuracy is the exact class where there is one,
+   and the family always;
+2. SDSS Stripe 82 RR Lyrae, band ``--s82-band`` (default g) read as the model's band, the
+   periods searched in all five bands (``--no-s82-search-all-bands``: in that band only):
+   fraction flagged at the default rule (p < 0.01), fraction called RR Lyrae (family), and
+   fraction of periods within 1% of the catalogue's;
+3. ASAS stars of classes the model does not have (RCB, T Tauri, Be stars, ...): the fraction
+   flagged, for information -- they are variables of other kinds, not necessarily anomalies;
+4. ZTF type Ia supernovae, band R (ZTF r) read as the model's band (g points are dropped as
    a band the model does not know): how many can be scored, why the rest cannot (reasons
    counted), and the fraction flagged.
+
+``--out FILE`` writes every scored row with the table it belongs to.
 
 **Which objects the model saw.** ``lcvade train`` writes ``object_ids.json`` into the model
 directory: the ids of the objects of the fit, of the calibration slice and of the test set.
@@ -177,8 +184,9 @@ def table_inliers(results: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     by_family = ok.groupby(["family"]).apply(summary)
     by_class["n"] = by_class["n"].astype(int)
     by_family["n"] = by_family["n"].astype(int)
-    total = summary(ok)
-    return by_class, by_family, total, len(results) - len(ok)
+    totals = ok.groupby("counted_by").apply(summary)
+    totals.loc["all"] = summary(ok)
+    return by_class, by_family, totals, len(results) - len(ok)
 
 
 def reason_kind(reason: str) -> str:
@@ -252,17 +260,16 @@ def main(argv: list[str] | None = None) -> None:
         )
     inliers = pd.concat(parts)
     saved = [inliers.assign(table="held-out inliers")]
-    by_class, by_family, total, rejected = table_inliers(inliers, classes)
+    by_class, by_family, totals, rejected = table_inliers(inliers, classes)
     pd.set_option("display.width", 160)
     print("\n## Held-out real inliers of the training surveys (periods searched)\n")
     print(by_class.to_string(float_format=lambda v: f"{v:.3f}"))
     print("\nby family:\n")
     print(by_family.to_string(float_format=lambda v: f"{v:.3f}"))
-    print(
-        f"\nall: n {int(total['n'])}, p<0.01 {total['p<0.01']:.3f}, p<0.05 "
-        f"{total['p<0.05']:.3f}, class acc {total['class acc']:.3f}, family acc "
-        f"{total['family acc']:.3f}; {rejected} could not be scored"
-    )
+    print("\nin all (counted by: class = a model class, family = only its family is):\n")
+    totals["n"] = totals["n"].astype(int)
+    print(totals.to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"{rejected} could not be scored")
 
     # 2. Stripe 82 RR Lyrae: one band read, every band searched for the period
     objects, rows = read_set(args.data_dir, "sdss_s82_rrlyrae")
