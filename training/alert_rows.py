@@ -212,6 +212,23 @@ RUBIN_FIELDS = (
 TEMPLATE_FIELDS = ("templateFlux", "templateFluxErr")
 
 
+def alert_fields(kind: str, cuts: AlertCuts) -> dict[str, tuple[str, ...] | None]:
+    """The fields of a ``kind`` (``ztf`` or ``lsst``) alert record that its rows are made of:
+    each top-level field read, with the fields read of the records below it (None: the value
+    whole).  Decoding only these leaves out the rest, image cutouts above all."""
+    if kind == "ztf":
+        return {"objectId": None, "candidate": ZTF_FIELDS, "prv_candidates": ZTF_FIELDS}
+    source = (*RUBIN_FIELDS, *TEMPLATE_FIELDS, "diaSourceId", "diaObjectId", *cuts.pixel_flags)
+    return {
+        "alertId": None,
+        "diaSourceId": None,
+        "diaSource": source,
+        "prvDiaSources": source,
+        "prvDiaForcedSources": (*RUBIN_FIELDS, "diaForcedSourceId"),
+        "diaObject": ("diaObjectId",),
+    }
+
+
 def _on_template(owner: np.ndarray, flux: np.ndarray, err: np.ndarray, n: int, snr: float):
     """Per alert, whether the median template S/N of its diaSources is at least ``snr``
     (alerts without a measured template flux: False)."""

@@ -56,21 +56,20 @@ def _bytes(stream: IO[bytes], limit: int) -> bytes:
     return data
 
 
-def _codec(stream: IO[bytes]) -> bytes:
+def _metadata(stream: IO[bytes]) -> dict[bytes, bytes]:
+    """The container's header metadata (``avro.schema``, ``avro.codec``, ...)."""
     if stream.read(4) != MAGIC:
         raise AvroLimitError("it does not start with the Avro container magic 'Obj\\x01'")
-    codec = b"null"
+    metadata: dict[bytes, bytes] = {}
     while (count := _long(stream)) != 0:
         if count < 0:
             count = -count
             _long(stream)  # the block's size in bytes
         for _ in range(count):
             key = _bytes(stream, 1 << 16)
-            value = _bytes(stream, 1 << 24)
-            if key == b"avro.codec":
-                codec = value
+            metadata[key] = _bytes(stream, 1 << 24)
     stream.read(16)  # sync marker
-    return codec
+    return metadata
 
 
 def _streamed_size(stream: IO[bytes], size: int, decompressor, limit: int) -> int:
@@ -98,16 +97,20 @@ def _streamed_size(stream: IO[bytes], size: int, decompressor, limit: int) -> in
     return produced
 
 
-def check_avro_blocks(stream: IO[bytes], name: str, max_block_bytes: int = MAX_BLOCK_BYTES) -> None:
+def check_avro_blocks(
+    stream: IO[bytes], name: str, max_block_bytes: int = MAX_BLOCK_BYTES
+) -> dict[bytes, bytes]:
     """Raise :class:`AvroLimitError` if a block of the container ``stream`` decompresses to
-    more than ``max_block_bytes``; reads the stream to its end (the caller seeks back)."""
+    more than ``max_block_bytes``; reads the stream to its end (the caller seeks back) and
+    returns the header's metadata."""
     try:
-        codec = _codec(stream)
+        metadata = _metadata(stream)
+        codec = metadata.get(b"avro.codec", b"null")
         index = 0
         while True:
             first = stream.read(1)
             if not first:
-                return
+                return metadata
             _long(stream, first)  # records in the block
             size = _long(stream)
             if size < 0:
