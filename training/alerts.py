@@ -106,8 +106,7 @@ def alerts_frame(
         return photometry_frame([], [], [], [])
     if kind == "lsst":
         return rubin_frame(alerts, cuts)
-    ids, columns = ztf_columns(alerts)
-    detected = np.array([m is not None for m in columns["magpsf"]], dtype=bool)
+    ids, columns, detected = ztf_columns(alerts)
     return ztf_frame(ids, columns, detected, cuts)
 
 
