@@ -9,7 +9,8 @@
 * alerts/s of decoding alert packets into photometry rows (apparent magnitudes, quality
   cuts), the serial part of staging a night of alerts and all of ``lcvade convert``: the real
   ZTF packet of ``tests/data/alerts`` repeated, Rubin/LSST ``lsst.v11_0`` packets (schema
-  from lsst-alert-packet) and the real Fink Parquet sample repeated.
+  from lsst-alert-packet) and the real Fink Parquet sample repeated; Avro with each decoder
+  installed (cavro, fastavro), and with ``--alert-profile`` where the time goes.
 
 Every measurement runs in a fresh subprocess (its peak RSS from ``resource.getrusage``).
 The input is synthetic: periodic two-harmonic curves with random periods, times and point
@@ -162,17 +163,52 @@ def write_fink_alerts(path: Path, n_alerts: int) -> Path:
     return path
 
 
-def alert_runs(args: argparse.Namespace, work: Path) -> None:
-    """Alert decoding and conversion into photometry rows, on one core: the serial step of
-    staging alerts (and all of ``lcvade convert``).  Avro decoding alone is timed apart."""
-    import fastavro
-    import pyarrow as pa
+def _decode_only(path: Path, decoder: str) -> float:
+    """CPU seconds of decoding ``path`` alone, as :func:`training.alerts.read_alerts` does
+    (size check, projected reader schema), without making rows."""
+    from training.alert_quality import AlertCuts
+    from training.alerts import avro_records
+
+    started = time.process_time()
+    with path.open("rb") as fh:
+        sum(1 for _ in avro_records(fh, path.name, decoder, AlertCuts())[1])
+    return time.process_time() - started
+
+
+def _profile(path: Path, decoder: str, top: int) -> None:
+    """A cProfile summary of reading ``path`` (functions by own time)."""
+    import cProfile
+    import io
+    import pstats
 
     from training.alerts import read_alerts
+
+    profile = cProfile.Profile()
+    profile.enable()
+    sum(len(frame) for frame in read_alerts(path, decoder=decoder))
+    profile.disable()
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(top)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    start = next(k for k, line in enumerate(lines) if "ncalls" in line)
+    print(f"\ncProfile of {path.name} with {decoder} (own time, top {top}; profiling slows it):\n")
+    print("```")
+    print("\n".join(lines[start - 3 : start + top + 1]))
+    print("```")
+
+
+def alert_runs(args: argparse.Namespace, work: Path) -> None:
+    """Alert decoding and conversion into photometry rows, on one core: the serial step of
+    staging alerts (and all of ``lcvade convert``), with each decoder.  Decoding alone is
+    timed apart; each figure is the median of ``--alert-repeats`` runs."""
+    import pyarrow as pa
+
+    from training.alerts import cavro, read_alerts
 
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
     n = args.alerts
+    decoders = ["cavro", "fastavro"] if cavro is not None else ["fastavro"]
     inputs = [
         ("ZTF Avro (real packet, schema 3.2)", "29 (22 det.)",
          f"3 x {ZTF_CUTOUT_BYTES / 1000:.1f} kB", write_ztf_alerts(work / "ztf.avro", n)),
@@ -182,30 +218,38 @@ def alert_runs(args: argparse.Namespace, work: Path) -> None:
         ("ZTF Parquet (Fink layout, real alerts)", "15 (1.3 det.)", "not read",
          write_fink_alerts(work / "fink.parquet", n)),
     ]  # fmt: skip
+    repeats = args.alert_repeats
     print(
         f"\n{n} alerts per input, one process (pyarrow on one thread), load average before: "
-        f"{os.getloadavg()[0]:.1f}; CPU s = the process's CPU time, and alerts per CPU s the "
-        "rate of one idle core\n"
+        f"{os.getloadavg()[0]:.1f}; CPU s = the process's CPU time (median of {repeats} runs), "
+        "and alerts per CPU s the rate of one idle core\n"
     )
     print(
-        "| input | entries each | cutouts | rows | wall s | CPU s | alerts per CPU s | "
-        "rows per CPU s | of which Avro decoding, CPU s |"
+        "| input | decoder | entries each | cutouts | rows | wall s | CPU s | alerts per CPU s | "
+        "rows per CPU s | of which decoding, CPU s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, entries, cutouts, path in inputs:
-        wall, cpu = time.perf_counter(), time.process_time()
-        rows = sum(len(frame) for frame in read_alerts(path))
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        decoding = ""
-        if path.suffix == ".avro":
-            started = time.process_time()
-            with path.open("rb") as fh:
-                sum(1 for _ in fastavro.reader(fh))
-            decoding = f"{time.process_time() - started:.2f}"
-        print(
-            f"| {name} | {entries} | {cutouts} | {rows} | {wall:.2f} | {cpu:.2f} | "
-            f"{n / cpu:.0f} | {rows / cpu:.0f} | {decoding} |"
-        )
+        avro = path.suffix == ".avro"
+        for decoder in decoders if avro else ["pyarrow"]:
+            walls, cpus, decoding = [], [], []
+            for _ in range(repeats):
+                wall, cpu = time.perf_counter(), time.process_time()
+                frames = read_alerts(path, decoder=decoder) if avro else read_alerts(path)
+                rows = sum(len(frame) for frame in frames)
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+                if avro:
+                    decoding.append(_decode_only(path, decoder))
+            wall, cpu = float(np.median(walls)), float(np.median(cpus))
+            decoded = f"{np.median(decoding):.2f}" if avro else ""
+            print(
+                f"| {name} | {decoder} | {entries} | {cutouts} | {rows} | {wall:.2f} | "
+                f"{cpu:.2f} | {n / cpu:.0f} | {rows / cpu:.0f} | {decoded} |"
+            )
+    if args.alert_profile:
+        for _, _, _, path in inputs[:2]:
+            _profile(path, decoders[0], args.alert_profile)
 
 
 def build_model(directory: Path, channels: int, n_classes: int = 6) -> Path:
@@ -466,6 +510,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--cutout-bytes", type=int, default=60_000, help="bytes per cutout of the Rubin alerts"
+    )
+    parser.add_argument("--alert-repeats", type=int, default=3, help="runs of each alert input")
+    parser.add_argument(
+        "--alert-profile",
+        type=int,
+        default=0,
+        help="print a cProfile summary (this many functions) of reading each Avro input",
     )
     parser.add_argument("--model", default=None, help="model directory (default: untrained)")
     parser.add_argument("--channels", type=int, default=72, help="C of the untrained model")

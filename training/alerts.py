@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import tarfile
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
 
@@ -330,9 +331,12 @@ if cavro is not None:
     CORRUPT = (*CORRUPT, cavro.CavroException)
 
 
-def _read_stream(
-    stream: IO[bytes], name: str, batch: int, cuts: AlertCuts, decoder: AvroDecoder
-) -> Iterator[pd.DataFrame]:
+def avro_records(
+    stream: IO[bytes], name: str, decoder: AvroDecoder, cuts: AlertCuts
+) -> tuple[AlertKind, Iterator[dict[str, Any]]]:
+    """The alert kind of the Avro container ``stream`` (called ``name`` in messages) and an
+    iterator of its records, checked by :func:`check_avro_blocks` and decoded by ``decoder``
+    with the fields the rows of ``cuts`` are made of (see the module docstring)."""
     try:
         metadata = check_avro_blocks(stream, name)
         if decoder == "cavro" and metadata.get(b"avro.codec", b"null") not in cavro.CODECS:
@@ -340,24 +344,34 @@ def _read_stream(
         stream.seek(0)
         plan = _plan(stream, metadata.get(b"avro.schema", b""), decoder, cuts)
         stream.seek(0)
-        records = _records(stream, plan, decoder)
+        return plan.kind, _records(stream, plan, decoder)
     except AlertError as exc:
         raise AlertError(f"{name}: {exc}") from exc
     except AvroLimitError as exc:
         raise AlertError(str(exc)) from exc
     except CORRUPT as exc:
         raise AlertError(f"{name} is not an Avro container file ({exc})") from exc
-    alerts: list[dict[str, Any]] = []
+
+
+def _decoded(records: Iterator[dict[str, Any]], name: str, batch: int) -> Iterator[list]:
+    """The records in lists of ``batch`` (decoding happens here)."""
     try:
-        for record in records:
-            alerts.append(record)
-            if len(alerts) >= batch:
-                yield alerts_frame(alerts, plan.kind, cuts)
-                alerts = []
+        while alerts := list(islice(records, batch)):
+            yield alerts
     except CORRUPT as exc:
         raise AlertError(f"{name}: a corrupt or truncated alert record ({exc})") from exc
-    if alerts:
-        yield alerts_frame(alerts, plan.kind, cuts)
+
+
+def _read_stream(
+    stream: IO[bytes], name: str, batch: int, cuts: AlertCuts, decoder: AvroDecoder
+) -> Iterator[pd.DataFrame]:
+    kind, records = avro_records(stream, name, decoder, cuts)
+    for alerts in _decoded(records, name, batch):
+        try:
+            frame = alerts_frame(alerts, kind, cuts)
+        except CORRUPT as exc:  # e.g. a field of an unexpected type
+            raise AlertError(f"{name}: a corrupt or truncated alert record ({exc})") from exc
+        yield frame
 
 
 def read_alerts(
