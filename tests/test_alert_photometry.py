@@ -481,3 +481,33 @@ def test_corrupt_packets_are_refused_in_words_by_either_decoder(tmp_path, decode
     assert refused >= 75
     with pytest.raises(AlertError, match="decoder 'avro'"):
         list(read_alerts(XXF, decoder="avro"))
+
+
+def test_a_tar_archive_of_one_alert_per_file_gives_the_rows_of_its_files(tmp_path, v11):
+    import tarfile
+
+    from training.alerts import AlertError
+
+    rubin = _rubin_packets(tmp_path, v11)
+    archive = tmp_path / "night.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for k, path in enumerate((XXF, XXF, NNN, rubin)):
+            tar.add(path, arcname=f"alerts/{k}.avro")
+    for decoder in ["fastavro"] + (["cavro"] if _has_cavro() else []):
+        frames = list(read_alerts(archive, decoder=decoder))
+        assert len(frames) == 3  # one per schema: ZTF 3.2, ZTF 3.3 (it has drb), Rubin v11
+        # the two files of one schema share a frame: their candidates, then their histories
+        xxf = _rows(XXF)
+        twice = pd.concat([xxf[:1], xxf[:1], xxf[1:], xxf[1:]], ignore_index=True)
+        pd.testing.assert_frame_equal(frames[0], twice)
+        for frame, path in zip(frames[1:], (NNN, rubin), strict=True):
+            pd.testing.assert_frame_equal(frame, _rows(path))
+        assert frames[1]["drb"].notna().any()
+    broken = tmp_path / "broken.tar"
+    with tarfile.open(broken, "w") as tar:
+        tar.add(XXF, arcname="a.avro")
+        cut = tmp_path / "cut.avro"
+        cut.write_bytes(NNN.read_bytes()[:-400])
+        tar.add(cut, arcname="b.avro")
+    with pytest.raises(AlertError, match="broken.tar:b.avro"):
+        list(read_alerts(broken))

@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from training.alert_photometry import flux_to_ab_mag
 from training.alert_quality import AlertCuts
 from training.alert_rows import ZTF_FIELDS, alert_fields, rubin_frame, ztf_columns, ztf_frame
-from training.avro_limits import AvroLimitError, check_avro_blocks
+from training.avro_limits import DECOMPRESSORS, AvroLimitError, check_avro_blocks, iter_blocks
 from training.photometry_rows import photometry_frame
 
 try:
@@ -286,7 +286,7 @@ def project_schema(
 
 class _Plan(NamedTuple):
     """How the records of one writer schema are read: the alert kind and the reader schema,
-    parsed for the decoder."""
+    parsed for the decoder (for cavro: resolved against the writer schema)."""
 
     kind: AlertKind
     reader: Any
@@ -311,7 +311,8 @@ def _plan(stream: IO[bytes], schema_json: bytes, decoder: AvroDecoder, cuts: Ale
         kind = alert_kind(writer)
         reader = project_schema(writer, alert_fields(kind, cuts))
         if decoder == "cavro":
-            parsed = cavro.Schema(reader, options=CAVRO_OPTIONS)
+            written = cavro.Schema(schema_json.decode(), options=CAVRO_OPTIONS)
+            parsed = cavro.Schema(reader, options=CAVRO_OPTIONS).reader_for_writer(written)
         else:
             parsed = fastavro.parse_schema(reader)
         if len(_PLANS) >= 64:
@@ -322,8 +323,17 @@ def _plan(stream: IO[bytes], schema_json: bytes, decoder: AvroDecoder, cuts: Ale
 
 def _records(stream: IO[bytes], plan: _Plan, decoder: AvroDecoder) -> Iterator[dict[str, Any]]:
     if decoder == "cavro":
-        return iter(cavro.ContainerReader(stream, reader_schema=plan.reader, options=CAVRO_OPTIONS))
+        return _cavro_records(stream, plan.reader)
     return iter(fastavro.reader(stream, reader_schema=plan.reader))
+
+
+def _cavro_records(stream: IO[bytes], resolved: Any) -> Iterator[dict[str, Any]]:
+    """The records of the container, block by block, with the schema parsed once per writer
+    schema (cavro's own container reader parses it again for every file)."""
+    for count, data in iter_blocks(stream):
+        block = cavro.MemoryReader(data)
+        for _ in range(count):
+            yield resolved.binary_read(block)
 
 
 CORRUPT = (ValueError, EOFError, KeyError, IndexError, TypeError, OverflowError)
@@ -333,18 +343,20 @@ if cavro is not None:
 
 def avro_records(
     stream: IO[bytes], name: str, decoder: AvroDecoder, cuts: AlertCuts
-) -> tuple[AlertKind, Iterator[dict[str, Any]]]:
-    """The alert kind of the Avro container ``stream`` (called ``name`` in messages) and an
-    iterator of its records, checked by :func:`check_avro_blocks` and decoded by ``decoder``
-    with the fields the rows of ``cuts`` are made of (see the module docstring)."""
+) -> tuple[AlertKind, bytes, Iterator[dict[str, Any]]]:
+    """The alert kind and the writer schema (JSON) of the Avro container ``stream`` (called
+    ``name`` in messages), and an iterator of its records, checked by
+    :func:`check_avro_blocks` and decoded by ``decoder`` with the fields the rows of ``cuts``
+    are made of (see the module docstring)."""
     try:
         metadata = check_avro_blocks(stream, name)
-        if decoder == "cavro" and metadata.get(b"avro.codec", b"null") not in cavro.CODECS:
-            decoder = "fastavro"  # a codec cavro cannot read here (snappy, zstandard)
+        if decoder == "cavro" and metadata.get(b"avro.codec", b"null") not in DECOMPRESSORS:
+            decoder = "fastavro"  # a codec read by fastavro only (snappy, zstandard)
         stream.seek(0)
-        plan = _plan(stream, metadata.get(b"avro.schema", b""), decoder, cuts)
+        schema = metadata.get(b"avro.schema", b"")
+        plan = _plan(stream, schema, decoder, cuts)
         stream.seek(0)
-        return plan.kind, _records(stream, plan, decoder)
+        return plan.kind, schema, _records(stream, plan, decoder)
     except AlertError as exc:
         raise AlertError(f"{name}: {exc}") from exc
     except AvroLimitError as exc:
@@ -353,25 +365,62 @@ def avro_records(
         raise AlertError(f"{name} is not an Avro container file ({exc})") from exc
 
 
-def _decoded(records: Iterator[dict[str, Any]], name: str, batch: int) -> Iterator[list]:
-    """The records in lists of ``batch`` (decoding happens here)."""
+def _checked(records: Iterator[dict[str, Any]], name: str) -> Iterator[dict[str, Any]]:
+    """``records`` (decoded as they are taken); a decoding error is an AlertError naming
+    ``name``."""
     try:
-        while alerts := list(islice(records, batch)):
-            yield alerts
+        yield from records
     except CORRUPT as exc:
         raise AlertError(f"{name}: a corrupt or truncated alert record ({exc})") from exc
 
 
-def _read_stream(
-    stream: IO[bytes], name: str, batch: int, cuts: AlertCuts, decoder: AvroDecoder
+def _frame(alerts: list[dict[str, Any]], kind: AlertKind, cuts: AlertCuts, name: str):
+    try:
+        return alerts_frame(alerts, kind, cuts)
+    except CORRUPT as exc:  # e.g. a field of an unexpected type
+        raise AlertError(f"{name}: a corrupt or truncated alert record ({exc})") from exc
+
+
+def _frames(
+    streams: Iterable[tuple[str, AlertKind, bytes, Iterator[dict[str, Any]]]],
+    batch: int,
+    cuts: AlertCuts,
 ) -> Iterator[pd.DataFrame]:
-    kind, records = avro_records(stream, name, decoder, cuts)
-    for alerts in _decoded(records, name, batch):
-        try:
-            frame = alerts_frame(alerts, kind, cuts)
-        except CORRUPT as exc:  # e.g. a field of an unexpected type
-            raise AlertError(f"{name}: a corrupt or truncated alert record ({exc})") from exc
-        yield frame
+    """Frames of ``batch`` alerts from the records of Avro streams read in turn, each stream
+    (name, kind, writer schema, records) read to its end before the next is asked for; the
+    alerts of consecutive streams of one schema share frames (a tar archive holds a file per
+    alert)."""
+    pending: list[dict[str, Any]] = []
+    kind: AlertKind = "ztf"
+    schema = b""
+    name = ""
+    for stream_name, stream_kind, stream_schema, records in streams:
+        if pending and stream_schema != schema:  # records of one shape in a frame
+            yield _frame(pending, kind, cuts, name)
+            pending = []
+        kind, schema, name = stream_kind, stream_schema, stream_name
+        checked = _checked(records, stream_name)
+        while True:
+            pending.extend(islice(checked, batch - len(pending)))
+            if len(pending) < batch:
+                break  # the stream is read
+            yield _frame(pending, kind, cuts, name)
+            pending = []
+    if pending:
+        yield _frame(pending, kind, cuts, name)
+
+
+def _tar_streams(path: Path, decoder: AvroDecoder, cuts: AlertCuts):
+    """The Avro files of a tar archive as (name, kind, records), each open until the next is
+    asked for."""
+    with tarfile.open(path, mode="r:*") as archive:
+        for member in archive:
+            if member.isfile() and member.name.lower().endswith(".avro"):
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    with handle:
+                        name = f"{path.name}:{member.name}"
+                        yield (name, *avro_records(handle, name, decoder, cuts))
 
 
 def read_alerts(
@@ -395,17 +444,10 @@ def read_alerts(
         yield from _read_parquet(p, batch, cuts)
         return
     if p.name.lower().endswith(TAR_SUFFIXES):
-        with tarfile.open(p, mode="r:*") as archive:
-            for member in archive:
-                if member.isfile() and member.name.lower().endswith(".avro"):
-                    handle = archive.extractfile(member)
-                    if handle is not None:
-                        with handle:
-                            member_name = f"{p.name}:{member.name}"
-                            yield from _read_stream(handle, member_name, batch, cuts, decoder)
+        yield from _frames(_tar_streams(p, decoder, cuts), batch, cuts)
         return
     with p.open("rb") as handle:
-        yield from _read_stream(handle, p.name, batch, cuts, decoder)
+        yield from _frames([(p.name, *avro_records(handle, p.name, decoder, cuts))], batch, cuts)
 
 
 def count_alerts(path: str | os.PathLike[str]) -> int:
