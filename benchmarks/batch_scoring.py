@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -72,9 +73,10 @@ FINK_PACKETS = ROOT / "tests" / "data" / "alerts" / "fink_ztf_alerts.parquet"
 ZTF_CUTOUT_BYTES = 13_600  # the real packet's three cutouts: (74,026 - 33,133) / 3 bytes
 
 
-def write_ztf_alerts(path: Path, n_alerts: int) -> Path:
-    """The real ZTF17aaacxxf packet (29 entries, schema 3.2) as ``n_alerts`` alerts of
-    distinct objects and detections, with three cutouts of the real packet's size."""
+def ztf_packets(n_alerts: int) -> tuple[dict, Iterator[dict]]:
+    """The schema of the real ZTF17aaacxxf packet (29 entries, schema 3.2) and the packet as
+    ``n_alerts`` alerts of distinct objects and detections, with three cutouts of the real
+    packet's size."""
     import fastavro
 
     with ZTF_PACKET.open("rb") as fh:
@@ -93,8 +95,37 @@ def write_ztf_alerts(path: Path, n_alerts: int) -> Path:
                 "candidate": candidate, "prv_candidates": history, "cutoutScience": cutout,
                 "cutoutTemplate": cutout, "cutoutDifference": cutout}  # fmt: skip
 
+    return schema, (renamed(a) for a in range(n_alerts))
+
+
+def write_ztf_alerts(path: Path, n_alerts: int) -> Path:
+    """:func:`ztf_packets` in one Avro file."""
+    import fastavro
+
+    schema, packets = ztf_packets(n_alerts)
     with path.open("wb") as fh:
-        fastavro.writer(fh, fastavro.parse_schema(schema), (renamed(a) for a in range(n_alerts)))
+        fastavro.writer(fh, fastavro.parse_schema(schema), packets)
+    return path
+
+
+def write_ztf_tar(path: Path, n_alerts: int) -> Path:
+    """:func:`ztf_packets` as a tar archive of one Avro file per alert, the layout of ZTF's
+    nightly alert archives (uncompressed here: gzip would add its own decompression)."""
+    import io
+    import tarfile
+
+    import fastavro
+
+    schema, packets = ztf_packets(n_alerts)
+    parsed = fastavro.parse_schema(schema)
+    with tarfile.open(path, "w") as tar:
+        for a, packet in enumerate(packets):
+            data = io.BytesIO()
+            fastavro.writer(data, parsed, [packet])
+            member = tarfile.TarInfo(f"alerts/{a}.avro")
+            member.size = data.tell()
+            data.seek(0)
+            tar.addfile(member, data)
     return path
 
 
@@ -212,6 +243,8 @@ def alert_runs(args: argparse.Namespace, work: Path) -> None:
     inputs = [
         ("ZTF Avro (real packet, schema 3.2)", "29 (22 det.)",
          f"3 x {ZTF_CUTOUT_BYTES / 1000:.1f} kB", write_ztf_alerts(work / "ztf.avro", n)),
+        ("ZTF tar of one-alert Avro files (the same)", "29 (22 det.)",
+         f"3 x {ZTF_CUTOUT_BYTES / 1000:.1f} kB", write_ztf_tar(work / "ztf.tar", n)),
         ("Rubin Avro (lsst.v11_0)", "31 + 30 forced",
          f"3 x {args.cutout_bytes // 1000} kB",
          write_rubin_alerts(work / "rubin.avro", n, 30, args.cutout_bytes)),
@@ -230,7 +263,7 @@ def alert_runs(args: argparse.Namespace, work: Path) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, entries, cutouts, path in inputs:
-        avro = path.suffix == ".avro"
+        avro = path.suffix in (".avro", ".tar")
         for decoder in decoders if avro else ["pyarrow"]:
             walls, cpus, decoding = [], [], []
             for _ in range(repeats):
@@ -239,16 +272,16 @@ def alert_runs(args: argparse.Namespace, work: Path) -> None:
                 rows = sum(len(frame) for frame in frames)
                 walls.append(time.perf_counter() - wall)
                 cpus.append(time.process_time() - cpu)
-                if avro:
+                if path.suffix == ".avro":
                     decoding.append(_decode_only(path, decoder))
             wall, cpu = float(np.median(walls)), float(np.median(cpus))
-            decoded = f"{np.median(decoding):.2f}" if avro else ""
+            decoded = f"{np.median(decoding):.2f}" if decoding else ""
             print(
                 f"| {name} | {decoder} | {entries} | {cutouts} | {rows} | {wall:.2f} | "
                 f"{cpu:.2f} | {n / cpu:.0f} | {rows / cpu:.0f} | {decoded} |"
             )
     if args.alert_profile:
-        for _, _, _, path in inputs[:2]:
+        for _, _, _, path in inputs[:3]:
             _profile(path, decoders[0], args.alert_profile)
 
 
