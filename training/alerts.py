@@ -25,6 +25,7 @@ codec cavro lacks; both give the same records.  Every file is first checked by
 
 from __future__ import annotations
 
+import io
 import os
 import tarfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -410,9 +411,13 @@ def _frames(
         yield _frame(pending, kind, cuts, name)
 
 
+MEMBER_IN_MEMORY_BYTES = 16 * 1024 * 1024
+
+
 def _tar_streams(path: Path, decoder: AvroDecoder, cuts: AlertCuts):
-    """The Avro files of a tar archive as (name, kind, records), each open until the next is
-    asked for."""
+    """The Avro files of a tar archive as (name, kind, writer schema, records), each open
+    until the next is asked for; a file of at most :data:`MEMBER_IN_MEMORY_BYTES` is read
+    into memory first (the checks read it in small pieces)."""
     with tarfile.open(path, mode="r:*") as archive:
         for member in archive:
             if member.isfile() and member.name.lower().endswith(".avro"):
@@ -420,6 +425,8 @@ def _tar_streams(path: Path, decoder: AvroDecoder, cuts: AlertCuts):
                 if handle is not None:
                     with handle:
                         name = f"{path.name}:{member.name}"
+                        if member.size <= MEMBER_IN_MEMORY_BYTES:  # one alert or a few
+                            handle = io.BytesIO(handle.read())
                         yield (name, *avro_records(handle, name, decoder, cuts))
 
 
