@@ -18,9 +18,9 @@ Avro records are decoded against a reader schema projected from the file's own s
 the fields the rows are made of (:func:`training.alert_rows.alert_fields`): the decoder skips
 the rest -- image cutouts, and the hundred-odd other fields of every ZTF candidate or Rubin
 diaSource -- rather than building Python objects of them.  The decoder is ``cavro`` when it is
-installed (the ``fast`` extra; about three times faster) and ``fastavro`` otherwise, or for a
-codec cavro lacks; both give the same records.  Every file is first checked by
-:func:`training.avro_limits.check_avro_blocks`, whichever decoder reads it.
+installed (the ``fast`` extra; it decodes three to five times faster) and ``fastavro``
+otherwise, or for a codec cavro lacks; both give the same records.  Every file is first
+checked by :func:`training.avro_limits.check_avro_blocks`, whichever decoder reads it.
 """
 
 from __future__ import annotations
