@@ -511,3 +511,24 @@ def test_a_tar_archive_of_one_alert_per_file_gives_the_rows_of_its_files(tmp_pat
         tar.add(cut, arcname="b.avro")
     with pytest.raises(AlertError, match="broken.tar:b.avro"):
         list(read_alerts(broken))
+
+
+@pytest.mark.parametrize("decoder", ["fastavro", "cavro"])
+def test_a_block_declaring_more_records_than_bytes_is_refused(tmp_path, decoder):
+    from training.alerts import AlertError
+
+    if decoder == "cavro":
+        pytest.importorskip("cavro")
+    # records of no bytes (null fields) could be declared by the trillion in a few bytes
+    schema = {"type": "record", "name": "alert", "fields": [
+        {"name": "objectId", "type": "null"}, {"name": "candidate", "type": "null"}]}  # fmt: skip
+    path = tmp_path / "endless.avro"
+    with path.open("wb") as fh:
+        fastavro.writer(fh, fastavro.parse_schema(schema), [{"objectId": None, "candidate": None}])
+    data = path.read_bytes()
+    block = data[-18:]  # count 1, size 0, the sync marker
+    assert block[:2] == b"\x02\x00"
+    trillion = b"\x80\xc0\xa8\xca\x9a\x3a"  # zig-zag varint of 10**12
+    path.write_bytes(data[:-18] + trillion + block[1:])
+    with pytest.raises(AlertError, match="declares 1000000000000 records in 0 bytes"):
+        list(read_alerts(path, decoder=decoder))

@@ -23,6 +23,9 @@ from typing import IO
 MAX_BLOCK_BYTES = 512 * 1024 * 1024
 """Largest decompressed block read (a ZTF or Rubin alert is well under a megabyte)."""
 DEFLATE_MAX_RATIO = 1032
+MEASURED = (b"null", b"snappy", b"deflate", b"bzip2", b"xz")
+"""Codecs whose blocks' decompressed size is known (or bounded) before decoding: a block of
+these may not declare more records than it has bytes."""
 CHUNK = 1 << 20
 MAGIC = b"Obj\x01"
 
@@ -116,11 +119,13 @@ def check_avro_blocks(
             first = stream.read(1)
             if not first:
                 return metadata
-            _long(stream, first)  # records in the block
+            records = _long(stream, first)
             size = _long(stream)
             if size < 0:
                 raise AvroLimitError(f"block {index} declares {size} bytes")
             expanded = size
+            if codec == b"deflate":  # at most the maximum ratio, unless measured below
+                expanded = size * DEFLATE_MAX_RATIO
             if codec == b"deflate" and size * DEFLATE_MAX_RATIO > max_block_bytes:
                 expanded = _streamed_size(stream, size, zlib.decompressobj(-15), max_block_bytes)
             elif codec in (b"bzip2", b"xz"):
@@ -137,6 +142,12 @@ def check_avro_blocks(
                     f"{name}: block {index} decompresses to more than {max_block_bytes} bytes; "
                     "alert files hold blocks of kilobytes: the file is refused as a "
                     "decompression bomb"
+                )
+            if codec in MEASURED and not 0 <= records <= max(expanded, 1):
+                raise AvroLimitError(
+                    f"{name}: block {index} declares {records} records in {expanded} bytes; "
+                    "an alert record takes bytes: the file is refused (records of no bytes "
+                    "would be decoded without end)"
                 )
             stream.read(16)  # sync marker
             index += 1
