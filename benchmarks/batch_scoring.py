@@ -9,7 +9,8 @@
 * alerts/s of decoding alert packets into photometry rows (apparent magnitudes, quality
   cuts), the serial part of staging a night of alerts and all of ``lcvade convert``: the real
   ZTF packet of ``tests/data/alerts`` repeated, Rubin/LSST ``lsst.v11_0`` packets (schema
-  from lsst-alert-packet) and the real Fink Parquet sample repeated.
+  from lsst-alert-packet) and the real Fink Parquet sample repeated; Avro with each decoder
+  installed (cavro, fastavro), and with ``--alert-profile`` where the time goes.
 
 Every measurement runs in a fresh subprocess (its peak RSS from ``resource.getrusage``).
 The input is synthetic: periodic two-harmonic curves with random periods, times and point
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -71,9 +73,10 @@ FINK_PACKETS = ROOT / "tests" / "data" / "alerts" / "fink_ztf_alerts.parquet"
 ZTF_CUTOUT_BYTES = 13_600  # the real packet's three cutouts: (74,026 - 33,133) / 3 bytes
 
 
-def write_ztf_alerts(path: Path, n_alerts: int) -> Path:
-    """The real ZTF17aaacxxf packet (29 entries, schema 3.2) as ``n_alerts`` alerts of
-    distinct objects and detections, with three cutouts of the real packet's size."""
+def ztf_packets(n_alerts: int) -> tuple[dict, Iterator[dict]]:
+    """The schema of the real ZTF17aaacxxf packet (29 entries, schema 3.2) and the packet as
+    ``n_alerts`` alerts of distinct objects and detections, with three cutouts of the real
+    packet's size."""
     import fastavro
 
     with ZTF_PACKET.open("rb") as fh:
@@ -92,8 +95,37 @@ def write_ztf_alerts(path: Path, n_alerts: int) -> Path:
                 "candidate": candidate, "prv_candidates": history, "cutoutScience": cutout,
                 "cutoutTemplate": cutout, "cutoutDifference": cutout}  # fmt: skip
 
+    return schema, (renamed(a) for a in range(n_alerts))
+
+
+def write_ztf_alerts(path: Path, n_alerts: int) -> Path:
+    """:func:`ztf_packets` in one Avro file."""
+    import fastavro
+
+    schema, packets = ztf_packets(n_alerts)
     with path.open("wb") as fh:
-        fastavro.writer(fh, fastavro.parse_schema(schema), (renamed(a) for a in range(n_alerts)))
+        fastavro.writer(fh, fastavro.parse_schema(schema), packets)
+    return path
+
+
+def write_ztf_tar(path: Path, n_alerts: int) -> Path:
+    """:func:`ztf_packets` as a tar archive of one Avro file per alert, the layout of ZTF's
+    nightly alert archives (uncompressed here: gzip would add its own decompression)."""
+    import io
+    import tarfile
+
+    import fastavro
+
+    schema, packets = ztf_packets(n_alerts)
+    parsed = fastavro.parse_schema(schema)
+    with tarfile.open(path, "w") as tar:
+        for a, packet in enumerate(packets):
+            data = io.BytesIO()
+            fastavro.writer(data, parsed, [packet])
+            member = tarfile.TarInfo(f"alerts/{a}.avro")
+            member.size = data.tell()
+            data.seek(0)
+            tar.addfile(member, data)
     return path
 
 
@@ -162,50 +194,97 @@ def write_fink_alerts(path: Path, n_alerts: int) -> Path:
     return path
 
 
-def alert_runs(args: argparse.Namespace, work: Path) -> None:
-    """Alert decoding and conversion into photometry rows, on one core: the serial step of
-    staging alerts (and all of ``lcvade convert``).  Avro decoding alone is timed apart."""
-    import fastavro
-    import pyarrow as pa
+def _decode_only(path: Path, decoder: str) -> float:
+    """CPU seconds of decoding ``path`` alone, as :func:`training.alerts.read_alerts` does
+    (size check, projected reader schema), without making rows."""
+    from training.alert_quality import AlertCuts
+    from training.alerts import avro_records
+
+    started = time.process_time()
+    with path.open("rb") as fh:
+        sum(1 for _ in avro_records(fh, path.name, decoder, AlertCuts())[-1])
+    return time.process_time() - started
+
+
+def _profile(path: Path, decoder: str, top: int) -> None:
+    """A cProfile summary of reading ``path`` (functions by own time)."""
+    import cProfile
+    import io
+    import pstats
 
     from training.alerts import read_alerts
+
+    profile = cProfile.Profile()
+    profile.enable()
+    sum(len(frame) for frame in read_alerts(path, decoder=decoder))
+    profile.disable()
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(top)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    start = next(k for k, line in enumerate(lines) if "ncalls" in line)
+    print(f"\ncProfile of {path.name} with {decoder} (own time, top {top}; profiling slows it):\n")
+    print("```")
+    print("\n".join(lines[start - 3 : start + top + 1]))
+    print("```")
+
+
+def alert_runs(args: argparse.Namespace, work: Path) -> None:
+    """Alert decoding and conversion into photometry rows, on one core: the serial step of
+    staging alerts (and all of ``lcvade convert``), with each decoder.  Decoding alone is
+    timed apart; each input is read ``--alert-repeats`` times."""
+    import pyarrow as pa
+
+    from training.alerts import cavro, read_alerts
 
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
     n = args.alerts
+    decoders = ["cavro", "fastavro"] if cavro is not None else ["fastavro"]
     inputs = [
         ("ZTF Avro (real packet, schema 3.2)", "29 (22 det.)",
          f"3 x {ZTF_CUTOUT_BYTES / 1000:.1f} kB", write_ztf_alerts(work / "ztf.avro", n)),
+        ("ZTF tar of one-alert Avro files (the same)", "29 (22 det.)",
+         f"3 x {ZTF_CUTOUT_BYTES / 1000:.1f} kB", write_ztf_tar(work / "ztf.tar", n)),
         ("Rubin Avro (lsst.v11_0)", "31 + 30 forced",
          f"3 x {args.cutout_bytes // 1000} kB",
          write_rubin_alerts(work / "rubin.avro", n, 30, args.cutout_bytes)),
         ("ZTF Parquet (Fink layout, real alerts)", "15 (1.3 det.)", "not read",
          write_fink_alerts(work / "fink.parquet", n)),
     ]  # fmt: skip
+    repeats = args.alert_repeats
     print(
         f"\n{n} alerts per input, one process (pyarrow on one thread), load average before: "
-        f"{os.getloadavg()[0]:.1f}; CPU s = the process's CPU time, and alerts per CPU s the "
-        "rate of one idle core\n"
+        f"{os.getloadavg()[0]:.1f}; CPU s = the process's CPU time, median and fastest of "
+        f"{repeats} runs (other jobs on the machine inflate CPU time too: the fastest run is "
+        "the least disturbed), and alerts per CPU s the rate of one core\n"
     )
     print(
-        "| input | entries each | cutouts | rows | wall s | CPU s | alerts per CPU s | "
-        "rows per CPU s | of which Avro decoding, CPU s |"
+        "| input | decoder | entries each | cutouts | rows | CPU s, median / fastest | "
+        "alerts per CPU s, median / fastest | rows per CPU s, fastest | "
+        "of which decoding, CPU s, fastest |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, entries, cutouts, path in inputs:
-        wall, cpu = time.perf_counter(), time.process_time()
-        rows = sum(len(frame) for frame in read_alerts(path))
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        decoding = ""
-        if path.suffix == ".avro":
-            started = time.process_time()
-            with path.open("rb") as fh:
-                sum(1 for _ in fastavro.reader(fh))
-            decoding = f"{time.process_time() - started:.2f}"
-        print(
-            f"| {name} | {entries} | {cutouts} | {rows} | {wall:.2f} | {cpu:.2f} | "
-            f"{n / cpu:.0f} | {rows / cpu:.0f} | {decoding} |"
-        )
+        avro = path.suffix in (".avro", ".tar")
+        for decoder in decoders if avro else ["pyarrow"]:
+            cpus, decoding = [], []
+            for _ in range(repeats):
+                cpu = time.process_time()
+                frames = read_alerts(path, decoder=decoder) if avro else read_alerts(path)
+                rows = sum(len(frame) for frame in frames)
+                cpus.append(time.process_time() - cpu)
+                if path.suffix == ".avro":
+                    decoding.append(_decode_only(path, decoder))
+            median, fastest = float(np.median(cpus)), min(cpus)
+            decoded = f"{min(decoding):.2f}" if decoding else ""
+            print(
+                f"| {name} | {decoder} | {entries} | {cutouts} | {rows} | {median:.2f} / "
+                f"{fastest:.2f} | {n / median:.0f} / {n / fastest:.0f} | {rows / fastest:.0f} | "
+                f"{decoded} |"
+            )
+    if args.alert_profile:
+        for _, _, _, path in inputs[:3]:
+            _profile(path, decoders[0], args.alert_profile)
 
 
 def build_model(directory: Path, channels: int, n_classes: int = 6) -> Path:
@@ -466,6 +545,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--cutout-bytes", type=int, default=60_000, help="bytes per cutout of the Rubin alerts"
+    )
+    parser.add_argument("--alert-repeats", type=int, default=5, help="runs of each alert input")
+    parser.add_argument(
+        "--alert-profile",
+        type=int,
+        default=0,
+        help="print a cProfile summary (this many functions) of reading each Avro input",
     )
     parser.add_argument("--model", default=None, help="model directory (default: untrained)")
     parser.add_argument("--channels", type=int, default=72, help="C of the untrained model")

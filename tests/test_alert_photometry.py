@@ -358,3 +358,177 @@ def test_a_plain_table_with_a_source_id_column_is_not_merged_by_it():
     assert merged.curve is None and merged.n_points == 1  # one detection id: one point
     with pytest.raises(BatchInputError, match="mag_kind 'dc' at row 0"):
         table_photometry(table.assign(mag_kind="dc"), "lc.csv")
+
+
+# -- Avro decoding: projected reader schema, cavro and fastavro ---------------------------------
+
+
+def _rubin_packets(tmp_path: Path, schema) -> Path:
+    """Rubin v11 packets of a variable star and of a transient, with cuts, flags, a missing
+    error and a missing diaObject."""
+    from rubin_packets import alert, write
+
+    star = alert(schema, 7, *_rubin_star(schema, 7, template_flux=20_000.0), b"\0" * 64)
+    sources, forced = _rubin_star(schema, 9, template_flux=0.0)
+    sources[0]["reliability"] = 0.2
+    sources[1]["pixelFlags_saturatedCenter"] = True
+    sources[2]["psfFluxErr"] = None
+    transient = alert(schema, 9, sources, forced)
+    orphan = {**alert(schema, 11, [{**s, "diaObjectId": 11} for s in sources[:3]]),
+              "diaObject": None}  # fmt: skip
+    return write(tmp_path / "rubin.avro", schema, [star, transient, orphan])
+
+
+CUT_SETTINGS = [
+    AlertCuts(),
+    AlertCuts(photometry="difference", min_rb=None, max_nbad=None),
+    AlertCuts(pixel_flags=("pixelFlags_edge", "pixelFlags_saturatedCenter"), min_drb=0.5),
+]
+
+
+@pytest.mark.parametrize("cuts", CUT_SETTINGS, ids=["default", "difference", "flags"])
+def test_cavro_and_fastavro_give_identical_rows(tmp_path, v11, cuts):
+    pytest.importorskip("cavro")
+    paths = [XXF, NNN, _rubin_packets(tmp_path, v11)]
+    for path in paths:
+        by_cavro = pd.concat(list(read_alerts(path, cuts=cuts, decoder="cavro")))
+        by_fastavro = pd.concat(list(read_alerts(path, cuts=cuts, decoder="fastavro")))
+        assert len(by_cavro) > 10
+        pd.testing.assert_frame_equal(by_cavro, by_fastavro, check_exact=True)
+    rubin = pd.concat(list(read_alerts(paths[-1], cuts=cuts, decoder="cavro")))
+    assert set(rubin["object_id"]) == {"7", "9", "11"}  # the orphan by its diaSource's object
+
+
+def test_the_projected_schema_leaves_out_cutouts_and_unread_fields():
+    from training.alert_rows import ZTF_FIELDS
+    from training.alerts import project_schema
+
+    (full,) = _records(XXF)
+    with XXF.open("rb") as fh:
+        writer = fastavro.reader(fh).writer_schema
+    reader = project_schema(writer, {"objectId": None, "candidate": ZTF_FIELDS,
+                                     "prv_candidates": ZTF_FIELDS})  # fmt: skip
+    assert [f["name"] for f in reader["fields"]] == ["objectId", "candidate", "prv_candidates"]
+    with XXF.open("rb") as fh:
+        (projected,) = list(fastavro.reader(fh, reader_schema=reader))
+    read = [k for k in ZTF_FIELDS if k in full["candidate"]]  # schema 3.2 has no drb
+    assert len(read) == len(ZTF_FIELDS) - 1 and len(full["candidate"]) > 90
+    assert projected["candidate"] == {k: full["candidate"][k] for k in read}
+    history = [{k: e[k] for k in projected["prv_candidates"][0]} for e in full["prv_candidates"]]
+    assert projected["prv_candidates"] == history and "drb" not in history[0]
+
+
+def test_a_record_type_defined_in_an_unread_field_is_still_read(tmp_path):
+    # the named type diaObject is defined in a field that is not read and used by name in one
+    # that is
+    dia_object = {"type": "record", "name": "diaObject", "namespace": "lsst.v7_4",
+                  "fields": [{"name": "diaObjectId", "type": "long"},
+                             {"name": "ra", "type": "double"}]}  # fmt: skip
+    source = {"type": "record", "name": "diaSource", "namespace": "lsst.v7_4",
+              "fields": [{"name": "diaSourceId", "type": "long"},
+                         {"name": "midpointMjdTai", "type": "double"},
+                         {"name": "psfFlux", "type": "float"},
+                         {"name": "psfFluxErr", "type": "float"},
+                         {"name": "band", "type": "string"}]}  # fmt: skip
+    schema = {"type": "record", "name": "alert", "namespace": "lsst.v7_4",
+              "fields": [{"name": "ssObject", "type": ["null", dia_object]},
+                         {"name": "diaSource", "type": source},
+                         {"name": "diaObject", "type": "lsst.v7_4.diaObject"}]}  # fmt: skip
+    record = {"ssObject": None, "diaObject": {"diaObjectId": 77, "ra": 1.0},
+              "diaSource": {"diaSourceId": 5, "midpointMjdTai": 60000.5, "psfFlux": 1000.0,
+                            "psfFluxErr": 10.0, "band": "g"}}  # fmt: skip
+    path = tmp_path / "named.avro"
+    with path.open("wb") as fh:
+        fastavro.writer(fh, fastavro.parse_schema(schema), [record])
+    decoders = ["fastavro"] + (["cavro"] if _has_cavro() else [])
+    for decoder in decoders:
+        (rows,) = list(read_alerts(path, decoder=decoder))
+        assert rows["object_id"].tolist() == ["77"]
+        assert rows["mag"].tolist() == [pytest.approx(31.4 - 7.5)]
+
+
+def _has_cavro() -> bool:
+    from training import alerts
+
+    return alerts.cavro is not None
+
+
+@pytest.mark.parametrize("decoder", ["fastavro", "cavro"])
+def test_corrupt_packets_are_refused_in_words_by_either_decoder(tmp_path, decoder):
+    from training.alerts import AlertError
+
+    if decoder == "cavro":
+        pytest.importorskip("cavro")
+    data = XXF.read_bytes()
+    rng = np.random.default_rng(3)
+    refused = 0
+    for k in range(150):
+        broken = np.frombuffer(data, dtype=np.uint8).copy()
+        if k % 2:
+            broken = broken[: int(rng.integers(200, len(data)))]  # truncated
+        else:
+            at = rng.integers(len(data) // 4, len(data), 8)  # bytes of the records changed
+            broken[at] = rng.integers(0, 256, len(at))
+        path = tmp_path / f"broken{k}.avro"
+        path.write_bytes(broken.tobytes())
+        try:
+            rows = pd.concat(list(read_alerts(path, decoder=decoder)))
+        except AlertError as exc:
+            assert "broken" in str(exc)  # names the file
+            refused += 1
+        else:
+            assert len(rows) == 29  # a change that still decodes gives the packet's entries
+    assert refused >= 75
+    with pytest.raises(AlertError, match="decoder 'avro'"):
+        list(read_alerts(XXF, decoder="avro"))
+
+
+def test_a_tar_archive_of_one_alert_per_file_gives_the_rows_of_its_files(tmp_path, v11):
+    import tarfile
+
+    from training.alerts import AlertError
+
+    rubin = _rubin_packets(tmp_path, v11)
+    archive = tmp_path / "night.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for k, path in enumerate((XXF, XXF, NNN, rubin)):
+            tar.add(path, arcname=f"alerts/{k}.avro")
+    for decoder in ["fastavro"] + (["cavro"] if _has_cavro() else []):
+        frames = list(read_alerts(archive, decoder=decoder))
+        assert len(frames) == 3  # one per schema: ZTF 3.2, ZTF 3.3 (it has drb), Rubin v11
+        # the two files of one schema share a frame: their candidates, then their histories
+        xxf = _rows(XXF)
+        twice = pd.concat([xxf[:1], xxf[:1], xxf[1:], xxf[1:]], ignore_index=True)
+        pd.testing.assert_frame_equal(frames[0], twice)
+        for frame, path in zip(frames[1:], (NNN, rubin), strict=True):
+            pd.testing.assert_frame_equal(frame, _rows(path))
+        assert frames[1]["drb"].notna().any()
+    broken = tmp_path / "broken.tar"
+    with tarfile.open(broken, "w") as tar:
+        tar.add(XXF, arcname="a.avro")
+        cut = tmp_path / "cut.avro"
+        cut.write_bytes(NNN.read_bytes()[:-400])
+        tar.add(cut, arcname="b.avro")
+    with pytest.raises(AlertError, match="broken.tar:b.avro"):
+        list(read_alerts(broken))
+
+
+@pytest.mark.parametrize("decoder", ["fastavro", "cavro"])
+def test_a_block_declaring_more_records_than_bytes_is_refused(tmp_path, decoder):
+    from training.alerts import AlertError
+
+    if decoder == "cavro":
+        pytest.importorskip("cavro")
+    # records of no bytes (null fields) could be declared by the trillion in a few bytes
+    schema = {"type": "record", "name": "alert", "fields": [
+        {"name": "objectId", "type": "null"}, {"name": "candidate", "type": "null"}]}  # fmt: skip
+    path = tmp_path / "endless.avro"
+    with path.open("wb") as fh:
+        fastavro.writer(fh, fastavro.parse_schema(schema), [{"objectId": None, "candidate": None}])
+    data = path.read_bytes()
+    block = data[-18:]  # count 1, size 0, the sync marker
+    assert block[:2] == b"\x02\x00"
+    trillion = b"\x80\xc0\xa8\xca\x9a\x3a"  # zig-zag varint of 10**12
+    path.write_bytes(data[:-18] + trillion + block[1:])
+    with pytest.raises(AlertError, match="declares 1000000000000 records in 0 bytes"):
+        list(read_alerts(path, decoder=decoder))

@@ -73,27 +73,33 @@ def _floats(values: Sequence[Any]) -> np.ndarray:
     return np.array(values, dtype=np.float64)  # None becomes NaN
 
 
-def _entry_columns(entries: Sequence[dict[str, Any]], fields: Sequence[str]) -> list[Sequence]:
-    """``fields`` of ``entries`` (records of one schema) as columns; a field the records lack
-    is a column of None."""
-    if not entries:
-        return [()] * len(fields)
-    present = [name for name in fields if name in entries[0]]
+def _entry_table(entries: Sequence[dict[str, Any]], fields: Sequence[str]) -> np.ndarray:
+    """``fields`` of ``entries`` (records of one schema) as an object array, a row per entry
+    and a column per field, read in one pass over the entries; a field the records lack is a
+    column of None."""
+    n = len(entries)
+    table = np.full((n, len(fields)), None, dtype=object)
+    present = [k for k, name in enumerate(fields) if n and name in entries[0]]
     if not present:
-        return [(None,) * len(entries)] * len(fields)
+        return table
+    names = [fields[k] for k in present]
     try:
-        rows = list(map(itemgetter(*present), entries))
+        rows = list(map(itemgetter(*names), entries))
     except KeyError:  # records of several shapes: one field at a time
-        rows = [tuple(entry.get(name) for name in present) for entry in entries]
-    if len(present) == 1:
-        rows = [(value,) for value in rows]
-    found = dict(zip(present, zip(*rows, strict=True), strict=True))
-    return [found.get(name, (None,) * len(entries)) for name in fields]
+        rows = [tuple(entry.get(name) for name in names) for entry in entries]
+    values = np.array(rows, dtype=object)
+    if values.shape != (n, len(names)) and not (len(names) == 1 and values.shape == (n,)):
+        raise ValueError(f"the fields {names} of the alert entries are not single values")
+    table[:, present] = values.reshape(n, len(names))
+    return table
 
 
-def ztf_columns(alerts: Sequence[dict[str, Any]]) -> tuple[list[str], dict[str, list]]:
-    """The object id and the :data:`ZTF_FIELDS` of every entry of decoded ZTF alerts: the
-    alerts' candidates first, then their histories, each in the order of the alerts."""
+def ztf_columns(
+    alerts: Sequence[dict[str, Any]],
+) -> tuple[list[str], dict[str, Sequence[Any]], np.ndarray]:
+    """The object id and the :data:`ZTF_FIELDS` of every entry of decoded ZTF alerts (the
+    numbers as float arrays), and whether it is a detection (has a ``magpsf``): the alerts'
+    candidates first, then their histories, each in the order of the alerts."""
     candidates = [alert["candidate"] for alert in alerts]
     ids = [str(alert["objectId"]) for alert in alerts]
     history: list[dict[str, Any]] = []
@@ -101,16 +107,14 @@ def ztf_columns(alerts: Sequence[dict[str, Any]]) -> tuple[list[str], dict[str, 
         entries = alert.get("prv_candidates") or []
         history.extend(entries)
         ids.extend([object_id] * len(entries))
-    columns = {
-        name: [*first, *second]
-        for name, first, second in zip(
-            ZTF_FIELDS,
-            _entry_columns(candidates, ZTF_FIELDS),
-            _entry_columns(history, ZTF_FIELDS),
-            strict=True,
-        )
-    }
-    return ids, columns
+    table = np.concatenate([_entry_table(part, ZTF_FIELDS) for part in (candidates, history)])
+    columns: dict[str, Sequence[Any]] = {
+        name: table[:, k].astype(np.float64) for k, name in enumerate(ZTF_NUMBERS)
+    }  # None becomes NaN
+    columns["candid"] = table[:, ZTF_FIELDS.index("candid")]
+    columns["isdiffpos"] = table[:, ZTF_FIELDS.index("isdiffpos")]
+    detected = table[:, ZTF_FIELDS.index("magpsf")] != None  # noqa: E711 (elementwise)
+    return ids, columns, detected
 
 
 def _signs(isdiffpos: Sequence[Any]) -> np.ndarray:
@@ -199,17 +203,33 @@ def _rubin_object_id(alert: dict[str, Any]) -> str:
     return f"alert-{alert.get('alertId', alert.get('diaSourceId'))}"
 
 
-RUBIN_FIELDS = (
+RUBIN_NUMBERS = (
     "midpointMjdTai",
-    "band",
     "psfFlux",
     "psfFluxErr",
     "scienceFlux",
     "scienceFluxErr",
     "reliability",
-    "visit",
 )
+RUBIN_FIELDS = (*RUBIN_NUMBERS, "band", "visit")
 TEMPLATE_FIELDS = ("templateFlux", "templateFluxErr")
+
+
+def alert_fields(kind: str, cuts: AlertCuts) -> dict[str, tuple[str, ...] | None]:
+    """The fields of a ``kind`` (``ztf`` or ``lsst``) alert record that its rows are made of:
+    each top-level field read, with the fields read of the records below it (None: the value
+    whole).  Decoding only these leaves out the rest, image cutouts above all."""
+    if kind == "ztf":
+        return {"objectId": None, "candidate": ZTF_FIELDS, "prv_candidates": ZTF_FIELDS}
+    source = (*RUBIN_FIELDS, *TEMPLATE_FIELDS, "diaSourceId", "diaObjectId", *cuts.pixel_flags)
+    return {
+        "alertId": None,
+        "diaSourceId": None,
+        "diaSource": source,
+        "prvDiaSources": source,
+        "prvDiaForcedSources": (*RUBIN_FIELDS, "diaForcedSourceId"),
+        "diaObject": ("diaObjectId",),
+    }
 
 
 def _on_template(owner: np.ndarray, flux: np.ndarray, err: np.ndarray, n: int, snr: float):
@@ -223,11 +243,14 @@ def _on_template(owner: np.ndarray, flux: np.ndarray, err: np.ndarray, n: int, s
     return on
 
 
-def _first_flag(columns: Sequence[Sequence[Any]], flags: Sequence[str], n: int) -> np.ndarray:
-    """Per entry, the first of ``flags`` (given as ``columns``) that is set (None: none)."""
-    first = np.full(n, None, dtype=object)
-    for name, values in reversed(list(zip(flags, columns, strict=True))):
-        first[np.array(values, dtype=bool)] = name  # None (not measured) is False
+def _first_flag(set_flags: np.ndarray, flags: Sequence[str]) -> np.ndarray:
+    """Per entry (a row of ``set_flags``, a column per flag), the first of ``flags`` that is
+    set (None: none)."""
+    first = np.full(len(set_flags), None, dtype=object)
+    if flags:
+        names = np.array(flags, dtype=object)
+        any_set = set_flags.any(axis=1)
+        first[any_set] = names[set_flags[any_set].argmax(axis=1)]
     return first
 
 
@@ -250,16 +273,16 @@ def rubin_frame(alerts: Sequence[dict[str, Any]], cuts: AlertCuts) -> pd.DataFra
     owner = np.array(source_owner + forced_owner, dtype=np.int64)
     n_sources = len(sources)
     flags = list(cuts.pixel_flags)
-    own = _entry_columns(sources, [*RUBIN_FIELDS, *TEMPLATE_FIELDS, "diaSourceId", *flags])
-    shared = len(RUBIN_FIELDS)
-    template_flux, template_err = (_floats(c) for c in own[shared : shared + 2])
-    source_ids, flag_columns = own[shared + 2], own[shared + 3 :]
-    forced_columns = _entry_columns(forced, [*RUBIN_FIELDS, "diaForcedSourceId"])
-    forced_ids = forced_columns[-1]
-    columns = {
-        name: [*first, *second]
-        for name, first, second in zip(RUBIN_FIELDS, own, forced_columns, strict=False)
-    }
+    m = len(RUBIN_FIELDS)
+    own = _entry_table(sources, [*RUBIN_FIELDS, *TEMPLATE_FIELDS, "diaSourceId", *flags])
+    forced_table = _entry_table(forced, [*RUBIN_FIELDS, "diaForcedSourceId"])
+    table = np.concatenate([own[:, :m], forced_table[:, :m]])
+    columns: dict[str, Any] = {name: table[:, k] for k, name in enumerate(RUBIN_FIELDS)}
+    for name in RUBIN_NUMBERS:
+        columns[name] = columns[name].astype(np.float64)  # None becomes NaN
+    template_flux, template_err = own[:, m : m + 2].astype(np.float64).T
+    source_ids, forced_ids = own[:, m + 2], forced_table[:, -1]
+    set_flags = own[:, m + 3 :].astype(bool)  # None (not measured) is False
     on_template = np.zeros(len(alerts), dtype=bool)
     if cuts.photometry == "auto":
         on_template = _on_template(
@@ -271,11 +294,9 @@ def rubin_frame(alerts: Sequence[dict[str, Any]], cuts: AlertCuts) -> pd.DataFra
     visits = pd.MultiIndex.from_arrays([owner, pd.array(columns["visit"], dtype="Int64")])
     repeat = visits.isin(visits[:n_sources])
     repeat[:n_sources] = False
-    flag = np.concatenate([_first_flag(flag_columns, flags, n_sources), np.full(len(forced), None)])
-    flux = np.where(use_science, _floats(columns["scienceFlux"]), _floats(columns["psfFlux"]))
-    flux_err = np.where(
-        use_science, _floats(columns["scienceFluxErr"]), _floats(columns["psfFluxErr"])
-    )
+    flag = np.concatenate([_first_flag(set_flags, flags), np.full(len(forced), None)])
+    flux = np.where(use_science, columns["scienceFlux"], columns["psfFlux"])
+    flux_err = np.where(use_science, columns["scienceFluxErr"], columns["psfFluxErr"])
     mag, mag_err = flux_to_ab_mag(flux, flux_err)
     skip = first_reason(
         len(owner),
@@ -285,7 +306,7 @@ def rubin_frame(alerts: Sequence[dict[str, Any]], cuts: AlertCuts) -> pd.DataFra
             (repeat, SKIP_FORCED_AT_DETECTION),
         ],
     )
-    reliability = _floats(columns["reliability"])
+    reliability = columns["reliability"]
     quality = cuts.rubin_reasons(reliability, flag)
     unset = pd.isna(skip)
     skip[unset] = quality[unset]
@@ -293,7 +314,7 @@ def rubin_frame(alerts: Sequence[dict[str, Any]], cuts: AlertCuts) -> pd.DataFra
     skip[unset & (flux <= 0)] = SKIP_NON_POSITIVE_FLUX
     return photometry_frame(
         ids[owner],
-        _floats(columns["midpointMjdTai"]),
+        columns["midpointMjdTai"],
         mag,
         mag_err,
         columns["band"],
