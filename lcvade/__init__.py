@@ -16,7 +16,7 @@ from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
 from lcvade.period import FrequencyGrid, PeriodResult, PeriodSearch, find_period, find_periods
 from lcvade.scorer import Explanation, Reconstruction, Scorer, ScoreResult, bundled_models, load
-from lcvade.version import __version__
+from models.version import __version__
 
 __all__ = [
     "CheckpointError",

@@ -28,13 +28,13 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from lcvade.atomic_files import file_sha256, write_atomic, write_text_atomic
 from lcvade.calibration import IASCalibration
 from lcvade.config import LCVaDEConfig
 from lcvade.features import feature_names
-from lcvade.manifests import read_versioned_manifest
 from lcvade.model import LCVaDE
-from lcvade.version import __version__
+from models.atomic_files import file_sha256, write_atomic, write_text_atomic
+from models.manifests import read_versioned_manifest
+from models.version import __version__
 
 FORMAT_NAME = "lcvade-model"
 FORMAT_VERSION = 1

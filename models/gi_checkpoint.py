@@ -27,9 +27,9 @@ from pydantic import BaseModel, ConfigDict
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from lcvade.atomic_files import file_sha256, write_atomic, write_text_atomic
-from lcvade.manifests import read_versioned_manifest
+from models.atomic_files import file_sha256, write_atomic, write_text_atomic
 from models.base import GIModel
+from models.manifests import read_versioned_manifest
 from models.registry import build_model
 
 FORMAT_NAME = "lcvade-gi-checkpoint"

@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 
 from lcvade.lightcurve import map_band_names
+from lcvade.process_memory import release_memory
 from lcvade.tables import TableError, iter_table, table_format
 from training.alert_quality import AlertCuts
 from training.alerts import count_alerts, is_alert_parquet, is_alert_path, read_alerts
 from training.photometry_rows import APPARENT, DIFFERENCE, photometry_frame, string_column
-from training.process_memory import release_memory
 
 DEFAULT_FRAME_ROWS = 200_000
 DISTINCT_SKETCH_SIZE = 4096

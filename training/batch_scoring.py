@@ -20,9 +20,9 @@ from lcvade.batching import bands_read, collate
 from lcvade.explanation import LATENT_TERM
 from lcvade.lightcurve import LightCurve
 from lcvade.period import find_period, find_periods
+from lcvade.process_memory import release_memory
 from lcvade.scorer import Scorer, ScoreResult
 from training.batch_curves import BandPolicy, PreparedObject, prepare_objects
-from training.process_memory import release_memory
 
 STATUS_OK = "ok"
 STATUS_REJECTED = "rejected"

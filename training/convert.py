@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from lcvade.atomic_files import write_atomic
 from lcvade.tables import TableError, table_format
+from models.atomic_files import write_atomic
 from training.alert_quality import AlertCuts
 from training.batch_inputs import discover_inputs
 from training.photometry_rows import to_arrow

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lcvade.process_memory import limit_heap_growth
 from lcvade.scorer import Scorer, load, resolve_model_path
 from training.batch_curves import BandPolicy
 from training.batch_inputs import map_bands
 from training.batch_scoring import result_schema, results_to_pandas, score_rows
 from training.photometry_rows import photometry_frame
-from training.process_memory import limit_heap_growth
 
 DEFAULT_FIELDS = {"time": "time", "mag": "mag", "mag_err": "mag_err", "band": "band"}
 

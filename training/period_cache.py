@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from lcvade.atomic_files import write_atomic
 from lcvade.lightcurve import LightCurve
 from lcvade.period import DEFAULT_SEARCH, FrequencyGrid, PeriodSearch, as_search, find_periods
+from models.atomic_files import write_atomic
 
 CACHE_COLUMNS = ["object_id", "curve_digest", "period_method", "period", "confidence"]
 SEARCH_CHUNK = 256

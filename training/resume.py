@@ -31,7 +31,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from lcvade.atomic_files import write_text_atomic
+from models.atomic_files import write_text_atomic
 
 CHECKPOINT_DIR = "checkpoint"
 POINTER_FILE = "latest.json"

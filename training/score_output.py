@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from lcvade.atomic_files import write_atomic, write_json_atomic
 from lcvade.calibration import benjamini_hochberg
+from models.atomic_files import write_atomic, write_json_atomic
 
 PART_PATTERN = re.compile(r"^part-(\d{5})\.parquet$")
 RULE_FILE = "_anomaly_rule.json"

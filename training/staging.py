@@ -25,9 +25,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lcvade.atomic_files import write_text_atomic
+from lcvade.process_memory import release_memory
+from models.atomic_files import write_text_atomic
 from training.photometry_rows import SCHEMA, objects_to_arrow, to_arrow
-from training.process_memory import release_memory
 
 DEFAULT_BUFFER_ROWS = 250_000
 ROW_GROUPS_PER_FILE = 32

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from lcvade.version import __version__
+from models.version import __version__
 
 ManifestT = TypeVar("ManifestT", bound=BaseModel)
 
