@@ -168,7 +168,7 @@ def alert_runs(args: argparse.Namespace, work: Path) -> None:
     import fastavro
     import pyarrow as pa
 
-    from training.alerts import read_alerts
+    from training.scoring.alerts import read_alerts
 
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
@@ -225,7 +225,7 @@ def build_model(directory: Path, channels: int, n_classes: int = 6) -> Path:
 
 def _import_scoring_modules() -> None:
     """Warm a fresh worker: import what scoring needs (seconds of a cold start)."""
-    import training.dask_scoring  # noqa: F401
+    import training.scoring.dask_run  # noqa: F401
 
 
 def _cpu_seconds() -> float:
@@ -238,7 +238,7 @@ def measure(spec: dict) -> dict:
 
     CPU seconds are counted during the run only: in this process and in every worker.
     """
-    from training.batch_run import ScoreJobConfig, run_scoring
+    from training.scoring.run import ScoreJobConfig, run_scoring
 
     settings = {"chunk_size": spec["chunk_size"]}
     if spec.get("staging_buffer_rows"):

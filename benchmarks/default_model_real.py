@@ -70,8 +70,8 @@ def sample(objects: pd.DataFrame, per_class: int | None, seed: int) -> pd.DataFr
 
 def score(scorer, objects: pd.DataFrame, rows: pd.DataFrame, band_map: dict[str, str]):
     """Result rows of ``objects`` (no periods given: the scorer searches them)."""
-    from training.batch_scoring import results_to_pandas, score_rows
-    from training.photometry_rows import photometry_frame
+    from training.scoring.photometry_rows import photometry_frame
+    from training.scoring.results import results_to_pandas, score_rows
 
     ids = set(objects["object_id"].astype(str))
     chosen = rows[rows["object_id"].astype(str).isin(ids)]

@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 from lcvade import LCVaDEConfig
 from lcvade.cli import _register_commands, app
 from lcvade.tables import iter_table
-from training.alert_quality import AlertCuts, AlertCutsError, parse_cuts
-from training.alerts import read_alerts
-from training.batch_curves import prepare_objects
-from training.batch_inputs import BatchInputError, discover_inputs, table_photometry
-from training.photometry_rows import (
+from training.scoring.alert_quality import AlertCuts, AlertCutsError, parse_cuts
+from training.scoring.alerts import read_alerts
+from training.scoring.curves import prepare_objects
+from training.scoring.inputs import BatchInputError, discover_inputs, table_photometry
+from training.scoring.photometry_rows import (
     SKIP_FORCED_AT_DETECTION,
     SKIP_NEGATIVE_DIFFERENCE,
     SKIP_NON_DETECTION,

@@ -18,14 +18,14 @@ from batch_fixtures import (
 )
 
 from lcvade import LCVaDEConfig
-from training.alerts import (
+from training.scoring.alerts import (
     AlertError,
     count_alerts,
     flux_to_ab_mag,
     read_alerts,
 )
-from training.batch_curves import prepare_objects
-from training.photometry_rows import SKIP_NON_DETECTION, SKIP_NON_FINITE_MAG
+from training.scoring.curves import prepare_objects
+from training.scoring.photometry_rows import SKIP_NON_DETECTION, SKIP_NON_FINITE_MAG
 
 SINGLE_BAND = LCVaDEConfig(n_classes=3, channels=8)
 GR = LCVaDEConfig(n_classes=3, channels=8, bands=["g", "r"])

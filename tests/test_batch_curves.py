@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from lcvade import LCVaDEConfig
-from training.batch_curves import BandPolicy, prepare_objects
-from training.photometry_rows import SKIP_NON_DETECTION, photometry_frame
+from training.scoring.curves import BandPolicy, prepare_objects
+from training.scoring.photometry_rows import SKIP_NON_DETECTION, photometry_frame
 
 SINGLE = LCVaDEConfig(n_classes=3, channels=8)
 GR = LCVaDEConfig(n_classes=3, channels=8, bands=["g", "r"])

@@ -11,8 +11,8 @@ from batch_fixtures import periodic_table, table_curves
 
 import lcvade
 from lcvade.calibration import benjamini_hochberg
-from training.batch_run import ScoreJobConfig, ScoreRunError, run_scoring
-from training.score_output import finished_parts, part_path
+from training.scoring.output import finished_parts, part_path
+from training.scoring.run import ScoreJobConfig, ScoreRunError, run_scoring
 
 QUIET = {"progress": False}
 

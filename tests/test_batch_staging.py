@@ -14,15 +14,15 @@ import pytest
 from batch_fixtures import periodic_table
 
 from lcvade.tables import count_table_rows, iter_table
-from training.batch_inputs import (
+from training.scoring.inputs import (
     BatchInputError,
     discover_inputs,
     estimate_objects,
     parse_band_map,
     table_photometry,
 )
-from training.batch_run import ScoreJobConfig
-from training.staging import StagingWriter, bucket_of, read_bucket, staging_summary
+from training.scoring.run import ScoreJobConfig
+from training.scoring.staging import StagingWriter, bucket_of, read_bucket, staging_summary
 
 
 def test_every_object_lands_whole_in_one_bucket_with_bounded_buffers(tmp_path):
@@ -52,7 +52,7 @@ def test_every_object_lands_whole_in_one_bucket_with_bounded_buffers(tmp_path):
 
 
 def test_a_bucket_rolls_over_to_a_new_file_and_keeps_its_order(tmp_path, monkeypatch):
-    monkeypatch.setattr("training.staging.ROW_GROUPS_PER_FILE", 2)
+    monkeypatch.setattr("training.scoring.staging.ROW_GROUPS_PER_FILE", 2)
     rows = table_photometry(periodic_table(6, seed=3), "lc")
     writer = StagingWriter(tmp_path / "stage", n_buckets=1, buffer_rows=1000)
     for start in range(0, len(rows), 40):
@@ -69,7 +69,7 @@ def test_bucket_assignment_is_the_same_in_another_process():
     # a resumed run, or a Dask worker, must put every object in the same bucket
     ids = [f"ZTF18abc{i:04d}" for i in range(200)]
     code = (
-        "import sys, json, numpy as np; from training.staging import bucket_of; "
+        "import sys, json, numpy as np; from training.scoring.staging import bucket_of; "
         "ids = np.array(json.loads(sys.stdin.read()), dtype=object); "
         "print(json.dumps(bucket_of(ids, 37).tolist()))"
     )

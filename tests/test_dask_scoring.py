@@ -8,7 +8,7 @@ from batch_fixtures import ZTF_SCHEMA, periodic_table, write_avro, ztf_alerts_fr
 from typer.testing import CliRunner
 
 from lcvade.cli import _register_commands, app
-from training.batch_run import ScoreJobConfig, run_scoring
+from training.scoring.run import ScoreJobConfig, run_scoring
 
 
 def _read(path) -> pd.DataFrame:

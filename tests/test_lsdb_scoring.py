@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from batch_fixtures import periodic_table
 
-from training.batch_run import ScoreJobConfig, run_scoring
-from training.lsdb_scoring import score_catalog, score_nested_partition
+from training.scoring.lsdb_catalogs import score_catalog, score_nested_partition
+from training.scoring.run import ScoreJobConfig, run_scoring
 
 lsdb = pytest.importorskip("lsdb")
 

@@ -23,9 +23,9 @@ from lcvade.table_limits import (
     read_parquet_bounded,
 )
 from lcvade.tables import TableError, TableLimitError, read_table
-from training.batch_curves import prepare_objects
-from training.batch_run import ScoreJobConfig, run_scoring
-from training.photometry_rows import photometry_frame
+from training.scoring.curves import prepare_objects
+from training.scoring.photometry_rows import photometry_frame
+from training.scoring.run import ScoreJobConfig, run_scoring
 
 LIMITS = TableLimits(max_rows=1000, max_bytes=1 << 20, rows_setting="ROWS", bytes_setting="BYTES")
 
@@ -217,7 +217,7 @@ AVRO_SCHEMA = {
 def test_avro_blocks_are_measured_before_they_are_decompressed(tmp_path, codec):
     import fastavro
 
-    from training.avro_limits import AvroLimitError, check_avro_blocks
+    from training.scoring.avro_limits import AvroLimitError, check_avro_blocks
 
     path = tmp_path / f"{codec}.avro"
     records = [{"objectId": f"ZTF{i}", "blob": b"\0" * (300 << 10)} for i in range(8)]

@@ -4,19 +4,19 @@ An input path is
 
 * a long-format light-curve table (:mod:`lcvade.tables`): CSV, Parquet, VOTable, FITS, ECSV;
 * a directory of Parquet part files (Hive-style ``key=value`` sub-directories allowed);
-* an Avro file of alert packets, or a tar archive of them (:mod:`training.alerts`);
+* an Avro file of alert packets, or a tar archive of them (:mod:`training.scoring.alerts`);
 * a Parquet file of ZTF alerts in the brokers' layout (``objectId``, ``candidate``,
   ``prv_candidates``), told from a light-curve table by its columns;
 * a directory of Avro files (every ``.avro`` below it, in sorted order), or of Parquet alert
   files.
 
 Alert photometry -- apparent or difference magnitudes, quality cuts -- follows an
-:class:`~training.alert_quality.AlertCuts`.  A table written by ``lcvade convert`` (told by its
-``mag_kind`` column) keeps its ``mag_kind``, ``source_id`` and ``skip`` columns when read back,
-so it is scored exactly as the alerts it came from.
+:class:`~training.scoring.alert_quality.AlertCuts`.  A table written by ``lcvade convert``
+(told by its ``mag_kind`` column) keeps its ``mag_kind``, ``source_id`` and ``skip``
+columns when read back, so it is scored exactly as the alerts it came from.
 
 Every input is read in frames of bounded size and converted to the rows of
-:mod:`training.photometry_rows`, so nothing here holds a whole file in memory (except the
+:mod:`training.scoring.photometry_rows`, so nothing here holds a whole file in memory (except the
 astropy formats, which astropy reads whole).
 """
 
@@ -34,9 +34,9 @@ import pandas as pd
 from lcvade.lightcurve import map_band_names
 from lcvade.process_memory import release_memory
 from lcvade.tables import TableError, iter_table, table_format
-from training.alert_quality import AlertCuts
-from training.alerts import count_alerts, is_alert_parquet, is_alert_path, read_alerts
-from training.photometry_rows import APPARENT, DIFFERENCE, photometry_frame, string_column
+from training.scoring.alert_quality import AlertCuts
+from training.scoring.alerts import count_alerts, is_alert_parquet, is_alert_path, read_alerts
+from training.scoring.photometry_rows import APPARENT, DIFFERENCE, photometry_frame, string_column
 
 DEFAULT_FRAME_ROWS = 200_000
 DISTINCT_SKETCH_SIZE = 4096

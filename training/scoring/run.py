@@ -2,13 +2,13 @@
 
 ``run_scoring(inputs, model, out)`` is what ``lcvade score`` does:
 
-1. find the inputs (:mod:`training.batch_inputs`) and decide the number of parts K, about
+1. find the inputs (:mod:`training.scoring.inputs`) and decide the number of parts K, about
    ``objects / chunk_size``; record inputs, model and settings in ``OUT/_run.json``;
-2. stage every row into bucket ``hash(object_id) mod K`` (:mod:`training.staging`), so each
+2. stage every row into bucket ``hash(object_id) mod K`` (:mod:`training.scoring.staging`), so each
    part holds whole objects and memory is bounded by the chunk size, not the input size;
 3. score each bucket not yet finished -- here, or on a Dask cluster
-   (:mod:`training.dask_scoring`) -- into ``OUT/part-XXXXX.parquet``
-   (:mod:`training.batch_scoring`, :mod:`training.score_output`);
+   (:mod:`training.scoring.dask_run`) -- into ``OUT/part-XXXXX.parquet``
+   (:mod:`training.scoring.results`, :mod:`training.scoring.output`);
 4. set ``is_anomaly`` over the whole run (threshold or Benjamini-Hochberg), write
    ``_SUCCESS``, and assemble a single-file output if one was asked for.
 
@@ -32,10 +32,9 @@ from lcvade.checkpoint import read_manifest
 from lcvade.process_memory import limit_heap_growth
 from lcvade.scorer import load, resolve_model_path
 from models.atomic_files import write_json_atomic
-from training.batch_inputs import InputSource, discover_inputs, estimate_objects, read_objects
-from training.batch_scoring import Progress, result_schema
-from training.score_job import PartTask, ScoreJobConfig, score_part
-from training.score_output import (
+from training.scoring.inputs import InputSource, discover_inputs, estimate_objects, read_objects
+from training.scoring.job import PartTask, ScoreJobConfig, score_part
+from training.scoring.output import (
     SUCCESS_FILE,
     anomaly_rule,
     apply_anomaly_rule,
@@ -47,7 +46,8 @@ from training.score_output import (
     record_rule,
     summarize,
 )
-from training.staging import StagingWriter, staging_summary
+from training.scoring.results import Progress, result_schema
+from training.scoring.staging import StagingWriter, staging_summary
 
 RUN_FILE = "_run.json"
 RUN_FORMAT = "lcvade-scores/1"
@@ -253,7 +253,7 @@ def run_scoring(
             if client is None and config.scheduler == "none":
                 _score_here(model_dir, tasks, config, bar.update, on_part)
             else:
-                from training.dask_scoring import dask_client, score_parts_on_dask
+                from training.scoring.dask_run import dask_client, score_parts_on_dask
 
                 def finished(done: dict[str, int]) -> None:
                     bar.update(staged["objects"][done["part"]])

@@ -22,7 +22,7 @@ from lcvade.lightcurve import LightCurve
 from lcvade.period import find_period, find_periods
 from lcvade.process_memory import release_memory
 from lcvade.scorer import Scorer, ScoreResult
-from training.batch_curves import BandPolicy, PreparedObject, prepare_objects
+from training.scoring.curves import BandPolicy, PreparedObject, prepare_objects
 
 STATUS_OK = "ok"
 STATUS_REJECTED = "rejected"
@@ -263,7 +263,7 @@ def score_rows(
     policy: BandPolicy = BandPolicy(),
     **options,
 ) -> pa.Table:
-    """Prepare (:func:`training.batch_curves.prepare_objects`) and score a group of objects.
+    """Prepare (:func:`training.scoring.curves.prepare_objects`) and score a group of objects.
 
     ``options`` go to :func:`score_prepared`.
     """

@@ -2,7 +2,7 @@
 function that scores it.
 
 Both runners share this unit of work: the single-process run
-(:mod:`training.batch_run`) and the Dask run (:mod:`training.dask_scoring`) call
+(:mod:`training.scoring.run`) and the Dask run (:mod:`training.scoring.dask_run`) call
 :func:`score_part` on the same staged buckets, so their rows and scores are the same.
 """
 
@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lcvade.process_memory import release_memory
 from lcvade.scorer import Scorer
-from training.alert_quality import AlertCuts
-from training.batch_curves import BandPolicy, MultiBandPolicy, SparseBandPolicy, UnknownBandPolicy
-from training.batch_scoring import Progress, score_rows
-from training.score_output import write_part
-from training.staging import read_bucket
+from training.scoring.alert_quality import AlertCuts
+from training.scoring.curves import BandPolicy, MultiBandPolicy, SparseBandPolicy, UnknownBandPolicy
+from training.scoring.output import write_part
+from training.scoring.results import Progress, score_rows
+from training.scoring.staging import read_bucket
 
 
 class ScoreJobConfig(BaseModel):

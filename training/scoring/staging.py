@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from lcvade.process_memory import release_memory
 from models.atomic_files import write_text_atomic
-from training.photometry_rows import SCHEMA, objects_to_arrow, to_arrow
+from training.scoring.photometry_rows import SCHEMA, objects_to_arrow, to_arrow
 
 DEFAULT_BUFFER_ROWS = 250_000
 ROW_GROUPS_PER_FILE = 32

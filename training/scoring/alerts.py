@@ -10,9 +10,10 @@ history.  What is read (the survey is told from the file's own schema):
   the image cutouts are not read.
 
 How the entries become rows -- apparent magnitudes for objects on a reference source,
-difference magnitudes for transients, quality cuts -- is :mod:`training.alert_rows`, set by
-:class:`training.alert_quality.AlertCuts`.  Unusable points are kept as rows flagged with the
-reason (see :mod:`training.photometry_rows`).  (Avro records are decoded whole: resolving them
+difference magnitudes for transients, quality cuts -- is
+:mod:`training.scoring.alert_rows`, set by :class:`training.scoring.alert_quality.AlertCuts`.
+Unusable points are kept as rows flagged with the reason (see
+:mod:`training.scoring.photometry_rows`).  (Avro records are decoded whole: resolving them
 against a reader schema pruned to the fields used is slower in fastavro than decoding
 everything, image cutouts included.)
 """
@@ -32,11 +33,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from training.alert_photometry import flux_to_ab_mag
-from training.alert_quality import AlertCuts
-from training.alert_rows import ZTF_FIELDS, rubin_frame, ztf_columns, ztf_frame
-from training.avro_limits import AvroLimitError, check_avro_blocks
-from training.photometry_rows import photometry_frame
+from training.scoring.alert_photometry import flux_to_ab_mag
+from training.scoring.alert_quality import AlertCuts
+from training.scoring.alert_rows import ZTF_FIELDS, rubin_frame, ztf_columns, ztf_frame
+from training.scoring.avro_limits import AvroLimitError, check_avro_blocks
+from training.scoring.photometry_rows import photometry_frame
 
 __all__ = ["AlertError", "AlertKind", "flux_to_ab_mag", "read_alerts", "count_alerts"]
 
@@ -88,7 +89,7 @@ def alert_kind(schema: dict[str, Any]) -> AlertKind:
 def alerts_frame(
     alerts: list[dict[str, Any]], kind: AlertKind, cuts: AlertCuts | None = None
 ) -> pd.DataFrame:
-    """Photometry rows (see :mod:`training.photometry_rows`) of decoded alert records."""
+    """Photometry rows (see :mod:`training.scoring.photometry_rows`) of decoded alert records."""
     cuts = cuts or AlertCuts()
     if not alerts:
         return photometry_frame([], [], [], [])
@@ -111,7 +112,7 @@ def _arrow_ztf_frame(batch: pa.RecordBatch, cuts: AlertCuts) -> pd.DataFrame:
     if history is not None and n:
         parts.append(history.flatten())
         owners.append(pc.list_parent_indices(history).to_numpy())
-    # the order of training.alert_rows.ztf_columns: the candidates, then the histories
+    # the order of training.scoring.alert_rows.ztf_columns: the candidates, then the histories
     owner = np.concatenate(owners)
     object_ids = batch.column("objectId").to_numpy(zero_copy_only=False).astype(str)[owner]
     columns: dict[str, Any] = {}

@@ -6,7 +6,7 @@ curve is a *nested* column: per row, a small frame of observations.  The functio
 returns one result row per object, with the index and the coordinates of the partition, so
 ``catalog.map_partitions(score_nested_partition, ...)`` (or :func:`score_catalog`) yields a
 catalog of scores aligned with the input.  Objects are prepared and scored exactly as by
-``lcvade score`` (:func:`training.batch_scoring.score_rows`): same band policies, same
+``lcvade score`` (:func:`training.scoring.results.score_rows`): same band policies, same
 columns, rejected objects reported with their reason.
 
 The model is loaded once per process (a worker of whatever Dask scheduler runs the catalog)
@@ -27,10 +27,10 @@ import pandas as pd
 
 from lcvade.process_memory import limit_heap_growth
 from lcvade.scorer import Scorer, load, resolve_model_path
-from training.batch_curves import BandPolicy
-from training.batch_inputs import map_bands
-from training.batch_scoring import result_schema, results_to_pandas, score_rows
-from training.photometry_rows import photometry_frame
+from training.scoring.curves import BandPolicy
+from training.scoring.inputs import map_bands
+from training.scoring.photometry_rows import photometry_frame
+from training.scoring.results import result_schema, results_to_pandas, score_rows
 
 DEFAULT_FIELDS = {"time": "time", "mag": "mag", "mag_err": "mag_err", "band": "band"}
 

@@ -8,7 +8,7 @@ oversubscription.  A task reads its staged bucket and writes its part itself: th
 schedules, and the output and staging directories must be on a file system the workers see
 (always true for ``--scheduler local``; for a remote cluster, a shared file system).
 
-The tasks run :func:`training.score_job.score_part`, the function the single-process run
+The tasks run :func:`training.scoring.job.score_part`, the function the single-process run
 uses, on the same buckets, so the rows and scores are the same.
 """
 
@@ -25,7 +25,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_wo
 from lcvade.checkpoint import Manifest
 from lcvade.process_memory import limit_heap_growth
 from lcvade.scorer import load
-from training.score_job import PartTask, ScoreJobConfig, score_part
+from training.scoring.job import PartTask, ScoreJobConfig, score_part
 
 
 class ScorerPlugin(WorkerPlugin):

@@ -1,6 +1,6 @@
 """``lcvade convert``: alert packets (and tables) as the long-format light-curve table.
 
-See :mod:`training.convert`.  The photometry and quality-cut options are those of
+See :mod:`training.scoring.convert`.  The photometry and quality-cut options are those of
 ``lcvade score``, so both commands see the same points.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from training.score_cli import CUT_HELP, PHOTOMETRY_HELP, cut_settings, settings_error
+from training.scoring.cli import CUT_HELP, PHOTOMETRY_HELP, cut_settings, settings_error
 
 
 def convert(
@@ -44,10 +44,10 @@ def convert(
     from pydantic import ValidationError
 
     from lcvade.tables import TableError
-    from training.alert_quality import AlertCuts, AlertCutsError
-    from training.alerts import AlertError
-    from training.batch_inputs import BatchInputError, parse_band_map
-    from training.convert import convert_inputs
+    from training.scoring.alert_quality import AlertCuts, AlertCutsError
+    from training.scoring.alerts import AlertError
+    from training.scoring.convert import convert_inputs
+    from training.scoring.inputs import BatchInputError, parse_band_map
 
     try:
         cuts = AlertCuts(**cut_settings(photometry, cut))

@@ -1,4 +1,4 @@
-"""``lcvade score``: score light-curve tables and alert packets in batch (see training.batch_run).
+"""``lcvade score``: score light-curve tables and alert packets in batch (see training.scoring.run).
 
 Heavy modules (torch, pandas, dask) are imported inside the command, so ``lcvade --help``
 stays fast.
@@ -23,7 +23,7 @@ PHOTOMETRY_HELP = (
 
 def cut_settings(photometry: str | None, cut: list[str] | None) -> dict[str, object]:
     """AlertCuts fields from ``--photometry`` and ``--cut`` (nothing given: empty)."""
-    from training.alert_quality import parse_cuts
+    from training.scoring.alert_quality import parse_cuts
 
     settings = parse_cuts(cut or [])
     if photometry is not None:
@@ -128,10 +128,10 @@ def score(
 
     from lcvade.checkpoint import CheckpointError
     from lcvade.tables import TableError
-    from training.alert_quality import AlertCuts, AlertCutsError
-    from training.alerts import AlertError
-    from training.batch_inputs import BatchInputError, parse_band_map
-    from training.batch_run import ScoreJobConfig, ScoreRunError, run_scoring
+    from training.scoring.alert_quality import AlertCuts, AlertCutsError
+    from training.scoring.alerts import AlertError
+    from training.scoring.inputs import BatchInputError, parse_band_map
+    from training.scoring.run import ScoreJobConfig, ScoreRunError, run_scoring
 
     flags = {
         "band_policy": band_policy,

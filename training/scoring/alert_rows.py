@@ -4,7 +4,7 @@
 layout): a detection with ``distnr`` < ``reference_radius`` (1.4", the ALeRCE and Fink
 convention) and a reference magnitude ``magnr`` is on a reference source -- a variable star,
 most often -- and gets its apparent magnitude from the reference flux plus the difference flux
-signed by ``isdiffpos`` (:func:`training.alert_photometry.ztf_apparent_magnitude`).  Other
+signed by ``isdiffpos`` (:func:`training.scoring.alert_photometry.ztf_apparent_magnitude`).  Other
 detections (transients) keep ``magpsf``, the difference magnitude; one with a negative
 difference (``isdiffpos`` ``f``/``0``) has no magnitude and is skipped.  Filter ids 1, 2, 3
 are ``g``, ``r``, ``i``; Julian dates become MJD; history entries without ``magpsf`` are
@@ -16,11 +16,11 @@ non-detections.
 ``scienceFlux`` (of diaSources and forced sources alike) as AB magnitudes; other objects
 (transients, and schemas without ``scienceFlux``) take the difference flux ``psfFlux``.  A
 forced measurement of a visit that also has a diaSource of the object repeats that point and
-is skipped.  Fluxes in nJy become AB magnitudes (:func:`~training.alert_photometry.flux_to_ab_mag`);
-non-positive fluxes are skipped.
+is skipped.  Fluxes in nJy become AB magnitudes
+(:func:`~training.scoring.alert_photometry.flux_to_ab_mag`); non-positive fluxes are skipped.
 
 Every entry of a packet becomes one row; an unusable one carries its reason in ``skip``
-(:mod:`training.photometry_rows`), so rows in = rows out.
+(:mod:`training.scoring.photometry_rows`), so rows in = rows out.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.alert_photometry import flux_to_ab_mag, ztf_apparent_magnitude
-from training.alert_quality import AlertCuts, first_reason
-from training.photometry_rows import (
+from training.scoring.alert_photometry import flux_to_ab_mag, ztf_apparent_magnitude
+from training.scoring.alert_quality import AlertCuts, first_reason
+from training.scoring.photometry_rows import (
     APPARENT,
     DIFFERENCE,
     SKIP_BAD_FLUX_ERR,

@@ -1,9 +1,10 @@
 """``lcvade convert``: inputs (alert packets above all) as the long-format light-curve table.
 
-The rows are those that batch scoring stages (:mod:`training.batch_inputs`, the same code
+The rows are those that batch scoring stages (:mod:`training.scoring.inputs`, the same code
 path): one row per entry of every packet, with ``object_id, time, mag, mag_err, band``,
 ``mag_kind`` (``apparent`` or ``difference``), ``source_id``, ``skip`` (why a point is not
-used; empty when it is) and the quality columns (:data:`training.photometry_rows.QUALITY_SCHEMA`).
+used; empty when it is) and the quality columns
+(:data:`training.scoring.photometry_rows.QUALITY_SCHEMA`).
 Rows in = rows out: nothing is dropped, so a user sees every point the model will see and
 every point it will not, with the reason.  The table is written in any format ``lcvade score``
 reads -- CSV (``.csv``, ``.csv.gz``, ``.tsv``), Parquet (a ``.parquet`` file, or a directory),
@@ -12,7 +13,7 @@ same result as scoring the packets.  CSV and Parquet are streamed; the astropy f
 assembled in memory.
 
 Object-level steps -- merging a detection carried by several alerts, one kind of magnitude
-per object, band selection -- happen when an object is scored (:mod:`training.batch_curves`)
+per object, band selection -- happen when an object is scored (:mod:`training.scoring.curves`)
 and are reported in the score's ``notes``.
 """
 
@@ -32,9 +33,9 @@ import pyarrow.parquet as pq
 
 from lcvade.tables import TableError, table_format
 from models.atomic_files import write_atomic
-from training.alert_quality import AlertCuts
-from training.batch_inputs import discover_inputs
-from training.photometry_rows import to_arrow
+from training.scoring.alert_quality import AlertCuts
+from training.scoring.inputs import discover_inputs
+from training.scoring.photometry_rows import to_arrow
 
 PART_NAME = "part-00000.parquet"
 

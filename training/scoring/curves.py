@@ -33,7 +33,7 @@ import pandas as pd
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import DEFAULT_MAX_POINTS, LightCurve, LightCurveError, check_foldable
 from lcvade.tables import Rejection, iter_curves
-from training.photometry_rows import APPARENT, DIFFERENCE
+from training.scoring.photometry_rows import APPARENT, DIFFERENCE
 
 MultiBandPolicy = Literal["best", "merge", "require"]
 UnknownBandPolicy = Literal["drop", "reject"]
