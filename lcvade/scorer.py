@@ -31,7 +31,8 @@ from lcvade.explanation import (
 from lcvade.features import feature_names
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
-from lcvade.period import DEFAULT_SEARCH, FrequencyGrid, PeriodSearch, as_search, find_periods
+from lcvade.period import DEFAULT_SEARCH, FrequencyGrid, PeriodSearch, as_search
+from lcvade.period_resolution import resolve_periods
 from lcvade.row_invariance import with_row_invariant_layers
 from models.backbone import frozen_weights
 
@@ -199,7 +200,8 @@ class Scorer:
     ) -> tuple[np.ndarray, list[str], list[float | None]]:
         """Each curve's period, whether it was given or estimated, and the search confidence.
 
-        A curve that cannot be folded (:func:`lcvade.lightcurve.check_foldable`) raises
+        A curve that cannot be folded (:func:`lcvade.lightcurve.check_foldable`), or whose
+        period search fails (:mod:`lcvade.period_resolution`), raises
         :class:`LightCurveError` naming its position and id.
         """
         for i, c in enumerate(curves):
@@ -212,20 +214,9 @@ class Scorer:
             except LightCurveError as exc:
                 name = f"curves[{i}]" + ("" if c.id is None else f" (id {c.id!r})")
                 raise LightCurveError(f"{name}: {exc}", field=exc.field, index=exc.index) from exc
-        periods = np.empty(len(curves))
-        sources: list[str] = ["given"] * len(curves)
-        confidences: list[float | None] = [None] * len(curves)
-        missing = [i for i, c in enumerate(curves) if c.period is None]
-        for i, c in enumerate(curves):
-            if c.period is not None:
-                periods[i] = c.period
-        if missing:
-            found = find_periods([curves[i] for i in missing], self.period_search)
-            for i, result in zip(missing, found, strict=True):
-                periods[i] = result.period
-                sources[i] = "estimated"
-                confidences[i] = result.confidence
-        return periods, sources, confidences
+        resolved = resolve_periods(curves, self.period_search)
+        resolved.raise_failures(curves)
+        return resolved.periods, resolved.sources, resolved.confidences
 
     def period_method(self, source: str) -> str:
         """``period_method`` of a result: the search's settings, or ``given``."""

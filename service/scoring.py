@@ -23,7 +23,8 @@ from lcvade.batching import band_channels, bands_read
 from lcvade.calibration import benjamini_hochberg
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
-from lcvade.period import PeriodSearch, find_period
+from lcvade.period import PeriodSearch
+from lcvade.period_resolution import ResolvedPeriods, search_outcome
 from lcvade.scorer import resolve_device
 from service.batcher import MicroBatcher
 from service.errors import (
@@ -181,38 +182,33 @@ class ScoringPipeline:
     async def resolve_periods(
         self, curves: Sequence[LightCurve], search: PeriodSearch
     ) -> tuple[np.ndarray, list[str], list[float | None]]:
-        """Given periods, or the model's period search (``search``) run on the CPU threads."""
-        periods = np.array([np.nan if c.period is None else c.period for c in curves])
-        sources = ["given" if c.period is not None else "estimated" for c in curves]
-        confidences: list[float | None] = [None] * len(curves)
-        missing = [i for i, c in enumerate(curves) if c.period is None]
-        if not missing:
-            return periods, sources, confidences
-        found = await asyncio.gather(
-            *(self.in_thread(find_period, curves[i], search) for i in missing),
+        """Given periods, or the model's period search (``search``) run on the CPU threads.
+
+        The rule of :mod:`lcvade.period_resolution`; curves whose search fails are answered
+        with 422, each named with its index.
+        """
+        resolved = ResolvedPeriods.given(curves)
+        missing = resolved.missing()
+        outcomes = await asyncio.gather(
+            *(self.in_thread(search_outcome, curves[i], search) for i in missing),
             return_exceptions=True,
         )
-        problems = []
-        for i, result in zip(missing, found, strict=True):
-            if isinstance(result, BaseException) or not (
-                np.isfinite(result.period) and result.period > 0
-            ):
-                problems.append(
-                    ErrorDetail(
-                        curve_index=i,
-                        curve_id=curves[i].id,
-                        field="period",
-                        message=f"light_curves[{i}]: no period could be estimated from the "
-                        "points; send the period",
-                    )
-                )
-                continue
-            periods[i] = result.period
-            confidences[i] = result.confidence
+        for i, outcome in zip(missing, outcomes, strict=True):
+            resolved.record(i, outcome)
+        problems = [
+            ErrorDetail(
+                curve_index=i,
+                curve_id=curves[i].id,
+                field="period",
+                message=f"light_curves[{i}]: no period could be estimated from the points; "
+                "send the period",
+            )
+            for i in sorted(resolved.failures)
+        ]
         if problems:
             self.reject(problems)
             raise invalid_curves(problems)
-        return periods, sources, confidences
+        return resolved.periods, resolved.sources, resolved.confidences
 
     def check_finite(self, curves: Sequence[LightCurve], *arrays: np.ndarray) -> None:
         if not curves:

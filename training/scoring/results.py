@@ -19,7 +19,7 @@ import pyarrow as pa
 from lcvade.batching import bands_read, collate
 from lcvade.explanation import LATENT_TERM
 from lcvade.lightcurve import LightCurve
-from lcvade.period import find_period, find_periods
+from lcvade.period_resolution import resolve_periods
 from lcvade.process_memory import release_memory
 from lcvade.scorer import Scorer, ScoreResult
 from training.scoring.curves import BandPolicy, PreparedObject, prepare_objects
@@ -106,40 +106,6 @@ def explanation_cells(result: ScoreResult) -> dict[str, object]:
     }
 
 
-def _resolve_periods(
-    scorer: Scorer, curves: Sequence[LightCurve], n_jobs: int | None
-) -> tuple[np.ndarray, list[str], list[float | None], dict[int, str]]:
-    """Given or searched periods; a curve whose search fails is reported, not fatal."""
-    periods = np.full(len(curves), np.nan)
-    sources = ["given"] * len(curves)
-    confidences: list[float | None] = [None] * len(curves)
-    failures: dict[int, str] = {}
-    missing = [i for i, c in enumerate(curves) if c.period is None]
-    for i, curve in enumerate(curves):
-        if curve.period is not None:
-            periods[i] = curve.period
-    try:
-        found = find_periods([curves[i] for i in missing], scorer.period_search, n_jobs=n_jobs)
-    except (ValueError, RuntimeError, FloatingPointError):
-        found = []
-        for i in missing:
-            try:
-                found.append(find_period(curves[i], scorer.period_search))
-            except (ValueError, RuntimeError, FloatingPointError) as exc:
-                found.append(None)
-                failures[i] = f"the period search failed: {exc}"
-    for i, result in zip(missing, found, strict=True):
-        if result is None:
-            continue
-        if not (np.isfinite(result.period) and result.period > 0):
-            failures[i] = "the period search found no usable period; give the period"
-            continue
-        periods[i] = result.period
-        sources[i] = "estimated"
-        confidences[i] = result.confidence
-    return periods, sources, confidences, failures
-
-
 def _score_curves(
     scorer: Scorer,
     curves: Sequence[LightCurve],
@@ -200,7 +166,9 @@ def score_prepared(
     reasons: list[str | None] = [p.reason for p in prepared]
     positions = [i for i, p in enumerate(prepared) if p.curve is not None]
     curves = [prepared[i].curve for i in positions]
-    periods, sources, confidences, period_failures = _resolve_periods(scorer, curves, n_jobs)
+    resolved = resolve_periods(curves, scorer.period_search, n_jobs=n_jobs)
+    periods, sources, confidences = resolved.periods, resolved.sources, resolved.confidences
+    period_failures = resolved.failures  # a rejected row with the reason
     searched = [k for k in range(len(curves)) if k not in period_failures]
     ias, probs, score_failures = _score_curves(
         scorer,
