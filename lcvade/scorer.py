@@ -19,7 +19,7 @@ import torch
 
 from lcvade.batching import CurveBatch, collate, curve_features
 from lcvade.batching import bands_read as batching_bands_read
-from lcvade.calibration import IASCalibration
+from lcvade.calibration import DEFAULT_P_VALUE_THRESHOLD, AnomalyRule, IASCalibration
 from lcvade.checkpoint import CheckpointError, Manifest, load_model
 from lcvade.explanation import (
     LATENT_TERM,
@@ -37,7 +37,6 @@ from lcvade.row_invariance import with_row_invariant_layers
 from models.backbone import frozen_weights
 
 DEFAULT_BATCH_SIZE = 256
-DEFAULT_P_VALUE_THRESHOLD = 0.01
 
 
 @dataclass(frozen=True)
@@ -282,6 +281,7 @@ class Scorer:
         if self.calibration is not None:
             percentile = self.calibration.percentile(ias)
             p_value = self.calibration.p_value(ias)
+            flags = AnomalyRule(self.p_value_threshold).flags(p_value)
         explanations = self.explain(curves, ias, probs, periods) if explain and curves else None
         if bands_read is None:
             bands_read = [batching_bands_read(c.bands, self.config) for c in curves]
@@ -301,7 +301,7 @@ class Scorer:
                     period_confidence=confidences[i],
                     percentile=None if self.calibration is None else float(percentile[i]),
                     p_value=p,
-                    is_anomaly=None if p is None else bool(p < self.p_value_threshold),
+                    is_anomaly=None if p is None else bool(flags[i]),
                     explanation=None if explanations is None else explanations[i],
                     bands_read=dict(bands_read[i]),
                 )

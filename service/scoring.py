@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from lcvade.batching import band_channels, bands_read
-from lcvade.calibration import benjamini_hochberg
+from lcvade.calibration import AnomalyRule
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.period import PeriodSearch
@@ -110,14 +110,6 @@ def check_sizes(items: Sequence[LightCurveIn], settings: ServiceSettings) -> Non
         n = max(len(item.time), len(item.mag), len(item.mag_err))
         if n > limit:
             raise too_many_points(n, limit, index, item.id)
-
-
-def anomaly_rule(calibrated: bool, threshold: float, fdr: float | None, n: int) -> str:
-    if not calibrated:
-        return "none: the model has no IAS calibration, so there are no p-values"
-    if fdr is not None:
-        return f"Benjamini-Hochberg at false-discovery rate {fdr} over the request's {n} curves"
-    return f"p_value < {threshold}"
 
 
 class ScoringPipeline:
@@ -264,16 +256,15 @@ class ScoringPipeline:
             )
         )
         scores = [CurveScore(**r.to_dict()) for r in results]
+        rule = AnomalyRule(scorer.p_value_threshold, fdr)
         if fdr is not None and scores:
-            flags = benjamini_hochberg(np.array([s.p_value for s in scores]), fdr)
+            flags = rule.flags(np.array([s.p_value for s in scores]))
             for score, flag in zip(scores, flags, strict=True):
                 score.is_anomaly = bool(flag)
         self.metrics.curves_scored.inc(len(scores))
         return ScoreResponse(
             model=handle.ref,
-            anomaly_rule=anomaly_rule(
-                scorer.calibration is not None, scorer.p_value_threshold, fdr, len(scores)
-            ),
+            anomaly_rule=rule.describe(scorer.calibration is not None, len(scores)),
             results=scores,
         )
 

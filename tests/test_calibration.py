@@ -7,7 +7,12 @@ import itertools
 import numpy as np
 import pytest
 
-from lcvade.calibration import IASCalibration, benjamini_hochberg
+from lcvade.calibration import (
+    DEFAULT_P_VALUE_THRESHOLD,
+    AnomalyRule,
+    IASCalibration,
+    benjamini_hochberg,
+)
 
 
 def test_percentile_and_p_value():
@@ -63,3 +68,17 @@ def test_benjamini_hochberg_step_up_example():
     assert benjamini_hochberg(np.array([]), 0.1).size == 0
     with pytest.raises(ValueError):
         benjamini_hochberg(p, 1.5)
+
+
+def test_the_anomaly_rule_is_a_threshold_or_benjamini_hochberg():
+    p = np.array([0.001, 0.009, 0.01, 0.02, 0.5])
+    threshold = AnomalyRule()
+    assert threshold.p_value_threshold == DEFAULT_P_VALUE_THRESHOLD == 0.01
+    np.testing.assert_array_equal(threshold.flags(p), [True, True, False, False, False])
+    assert threshold.record() == {"p_below": 0.01}
+    assert threshold.describe(True, 5) == "p_value < 0.01"
+    fdr = AnomalyRule(fdr=0.05)
+    np.testing.assert_array_equal(fdr.flags(p), benjamini_hochberg(p, 0.05))
+    assert fdr.record() == {"fdr": 0.05}
+    assert "Benjamini-Hochberg" in fdr.describe(True, 5) and "5 curves" in fdr.describe(True, 5)
+    assert fdr.describe(False, 5).startswith("none")

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from lcvade.batching import collate
+from lcvade.calibration import AnomalyRule
 from lcvade.checkpoint import load_model
 from lcvade.scorer import Scorer, resolve_model_path
 from training.data import LabelledCurves, load_labelled
@@ -43,8 +44,6 @@ from training.report import (
     to_png,
 )
 from training.split import OutlierSplit, add_unseen_outliers, id_set_digest, outlier_split
-
-P_VALUE_LEVEL = 0.01
 
 
 class EvaluationError(ValueError):
@@ -169,7 +168,7 @@ def run_evaluation(
     }
     if calibration is not None:
         p_values = calibration.p_value(outputs.ias)
-        flagged = p_values < P_VALUE_LEVEL
+        flagged = AnomalyRule().flags(p_values)
         metrics["flagged_outliers_at_p01"] = float(flagged[flags].mean()) if flags.any() else None
         metrics["flagged_inliers_at_p01"] = float(flagged[~flags].mean())
 

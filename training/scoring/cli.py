@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from lcvade.calibration import DEFAULT_P_VALUE_THRESHOLD
+
 CUT_HELP = (
     "alert quality cut or photometry setting NAME=VALUE, repeatable: min_rb, min_drb, "
     "max_nbad, max_magdiff (ZTF), min_reliability, pixel_flags (Rubin; names joined by +), "
@@ -104,7 +106,9 @@ def score(
         help="flag anomalies by Benjamini-Hochberg at this false-discovery rate over the run",
     ),
     p_threshold: float | None = typer.Option(
-        None, "--p-threshold", help="without --fdr: is_anomaly = p_value < this (default: 0.01)"
+        None,
+        "--p-threshold",
+        help=f"without --fdr: is_anomaly = p_value < this (default: {DEFAULT_P_VALUE_THRESHOLD})",
     ),
     batch_size: int | None = typer.Option(
         None, "--batch-size", help="curves per model forward pass (default: 256)"

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lcvade.calibration import DEFAULT_P_VALUE_THRESHOLD
 from lcvade.process_memory import release_memory
 from lcvade.scorer import Scorer
 from training.scoring.alert_quality import AlertCuts
@@ -35,7 +36,7 @@ class ScoreJobConfig(BaseModel):
     unknown_bands: UnknownBandPolicy = "drop"
     sparse_bands: SparseBandPolicy = "drop"
     band_map: dict[str, str] = Field(default_factory=dict, description="input band renames")
-    p_value_threshold: float = Field(default=0.01, gt=0, lt=1)
+    p_value_threshold: float = Field(default=DEFAULT_P_VALUE_THRESHOLD, gt=0, lt=1)
     fdr: float | None = Field(default=None, gt=0, lt=1, description="Benjamini-Hochberg q")
     batch_size: int = Field(default=256, ge=1, description="curves per model forward pass")
     device: str = "auto"

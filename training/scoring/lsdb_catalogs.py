@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lcvade.calibration import DEFAULT_P_VALUE_THRESHOLD
 from lcvade.process_memory import limit_heap_growth
 from lcvade.scorer import Scorer, load, resolve_model_path
 from training.scoring.curves import BandPolicy
@@ -39,7 +40,7 @@ DEFAULT_FIELDS = {"time": "time", "mag": "mag", "mag_err": "mag_err", "band": "b
 def cached_scorer(
     model: str,
     device: str = "auto",
-    p_value_threshold: float = 0.01,
+    p_value_threshold: float = DEFAULT_P_VALUE_THRESHOLD,
     batch_size: int = 256,
     torch_threads: int | None = 1,
 ) -> Scorer:
@@ -69,7 +70,7 @@ def score_nested_partition(
     band_map: Mapping[str, str] | None = None,
     policy: BandPolicy = BandPolicy(),
     device: str = "auto",
-    p_value_threshold: float = 0.01,
+    p_value_threshold: float = DEFAULT_P_VALUE_THRESHOLD,
     batch_size: int = 256,
     n_jobs: int | None = 1,
     torch_threads: int | None = 1,

@@ -61,10 +61,6 @@ def is_single_file(out: str | os.PathLike[str]) -> bool:
     return str(out).lower().endswith(SINGLE_FILE_SUFFIXES)
 
 
-def anomaly_rule(p_value_threshold: float, fdr: float | None) -> dict[str, float]:
-    return {"fdr": fdr} if fdr is not None else {"p_below": p_value_threshold}
-
-
 def _parts_rule(directory: Path) -> dict[str, float] | None:
     """The rule the parts carry (None: unknown or mixed)."""
     record = read_json(directory / RULE_FILE)

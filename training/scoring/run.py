@@ -28,6 +28,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from lcvade.calibration import AnomalyRule
 from lcvade.checkpoint import read_manifest
 from lcvade.process_memory import limit_heap_growth
 from lcvade.scorer import load, resolve_model_path
@@ -36,7 +37,6 @@ from training.scoring.inputs import InputSource, discover_inputs, estimate_objec
 from training.scoring.job import PartTask, ScoreJobConfig, score_part
 from training.scoring.output import (
     SUCCESS_FILE,
-    anomaly_rule,
     apply_anomaly_rule,
     assemble,
     finished_parts,
@@ -221,7 +221,7 @@ def run_scoring(
             estimate = max(estimate, objects_table.estimated_objects(rows))
         return max(1, math.ceil(estimate / config.chunk_size))
 
-    scored_rule = anomaly_rule(config.p_value_threshold, None)
+    scored_rule = AnomalyRule(config.p_value_threshold).record()
     n_parts = _open_run_directory(directory, identity, plan_parts, scored_rule)
     staging = directory / STAGING_DIR
     todo = sorted(set(range(n_parts)) - finished_parts(directory))
@@ -264,7 +264,7 @@ def run_scoring(
                     score_parts_on_dask(dask, model_dir, manifest, tasks, config, finished)
 
     rule = apply_anomaly_rule(
-        directory, n_parts, anomaly_rule(config.p_value_threshold, config.fdr)
+        directory, n_parts, AnomalyRule(config.p_value_threshold, config.fdr).record()
     )
     totals = summarize(directory, n_parts)
     seconds = time.perf_counter() - started
