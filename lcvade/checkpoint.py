@@ -33,6 +33,7 @@ from lcvade.config import LCVaDEConfig
 from lcvade.features import feature_names
 from lcvade.model import LCVaDE
 from models.atomic_files import file_sha256, write_atomic, write_text_atomic
+from models.errors import CheckpointError
 from models.manifests import read_versioned_manifest
 from models.version import __version__
 
@@ -47,10 +48,6 @@ THESIS_OPTIONS = {
     "encoder_spectral_norm": True,
     "latent_label_weight": 0.0,
 }
-
-
-class CheckpointError(Exception):
-    """A model directory cannot be loaded (or saved); the message says why."""
 
 
 class Manifest(BaseModel):

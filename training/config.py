@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lcvade.config import LCVaDEConfig
+from models.errors import LCVaDEError
 from training.augment import Augmentation
 
 # Options that change how a run is executed but not what it computes.
@@ -47,7 +48,7 @@ RUNTIME_OPTIONS = frozenset(
 )
 
 
-class ConfigError(ValueError):
+class ConfigError(LCVaDEError):
     """A training configuration is invalid; the message says which option to fix."""
 
 

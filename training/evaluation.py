@@ -31,6 +31,7 @@ from lcvade.batching import collate
 from lcvade.calibration import AnomalyRule
 from lcvade.checkpoint import load_model
 from lcvade.scorer import Scorer, resolve_model_path
+from models.errors import LCVaDEError
 from training.data import LabelledCurves, load_labelled
 from training.inference import evaluate_model
 from training.metrics import accuracy, aupr, auroc, confusion_matrix
@@ -46,7 +47,7 @@ from training.report import (
 from training.split import OutlierSplit, add_unseen_outliers, id_set_digest, outlier_split
 
 
-class EvaluationError(ValueError):
+class EvaluationError(LCVaDEError):
     """The model and data cannot be evaluated together; the message says why."""
 
 

@@ -27,6 +27,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.errors import LCVaDEError
+
 DEFAULT_PIXEL_FLAGS = (
     "pixelFlags",
     "pixelFlags_offimage",
@@ -42,7 +44,7 @@ DEFAULT_PIXEL_FLAGS = (
 OFF = ("off", "none", "")
 
 
-class AlertCutsError(ValueError):
+class AlertCutsError(LCVaDEError):
     """A ``--cut`` setting cannot be read; the message says what to write."""
 
 

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from models.errors import LCVaDEError
 from training.scoring.alert_photometry import flux_to_ab_mag
 from training.scoring.alert_quality import AlertCuts
 from training.scoring.alert_rows import ZTF_FIELDS, rubin_frame, ztf_columns, ztf_frame
@@ -48,7 +49,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 ZTF_PARQUET_COLUMNS = ("objectId", "candidate", "prv_candidates")
 
 
-class AlertError(ValueError):
+class AlertError(LCVaDEError):
     """A file is not a ZTF or Rubin/LSST alert file; the message says why."""
 
 

@@ -18,6 +18,8 @@ import lzma
 import zlib
 from typing import IO
 
+from models.errors import LCVaDEError
+
 MAX_BLOCK_BYTES = 512 * 1024 * 1024
 """Largest decompressed block read (a ZTF or Rubin alert is well under a megabyte)."""
 DEFLATE_MAX_RATIO = 1032
@@ -25,7 +27,7 @@ CHUNK = 1 << 20
 MAGIC = b"Obj\x01"
 
 
-class AvroLimitError(ValueError):
+class AvroLimitError(LCVaDEError):
     """An Avro file breaks a limit or is not a container file; the message says which."""
 
 

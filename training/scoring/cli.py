@@ -130,12 +130,11 @@ def score(
     """
     from pydantic import ValidationError
 
-    from lcvade.checkpoint import CheckpointError
-    from lcvade.tables import TableError
+    from models.errors import LCVaDEError
     from training.scoring.alert_quality import AlertCuts, AlertCutsError
-    from training.scoring.alerts import AlertError
-    from training.scoring.inputs import BatchInputError, parse_band_map
-    from training.scoring.run import ScoreJobConfig, ScoreRunError, run_scoring
+    from training.scoring.inputs import parse_band_map
+    from training.scoring.job import ScoreJobConfig
+    from training.scoring.run import run_scoring
 
     flags = {
         "band_policy": band_policy,
@@ -175,14 +174,7 @@ def score(
     except (ValidationError, AlertCutsError) as exc:
         typer.echo(f"error: invalid settings: {settings_error(exc)}", err=True)
         raise typer.Exit(2) from exc
-    except (
-        AlertError,
-        BatchInputError,
-        CheckpointError,
-        ScoreRunError,
-        TableError,
-        FileNotFoundError,
-    ) as exc:
+    except (LCVaDEError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(

@@ -43,11 +43,10 @@ def convert(
     """
     from pydantic import ValidationError
 
-    from lcvade.tables import TableError
+    from models.errors import LCVaDEError
     from training.scoring.alert_quality import AlertCuts, AlertCutsError
-    from training.scoring.alerts import AlertError
     from training.scoring.convert import convert_inputs
-    from training.scoring.inputs import BatchInputError, parse_band_map
+    from training.scoring.inputs import parse_band_map
 
     try:
         cuts = AlertCuts(**cut_settings(photometry, cut))
@@ -57,7 +56,7 @@ def convert(
     except (ValidationError, AlertCutsError) as exc:
         typer.echo(f"error: invalid settings: {settings_error(exc)}", err=True)
         raise typer.Exit(2) from exc
-    except (AlertError, BatchInputError, TableError, FileNotFoundError) as exc:
+    except (LCVaDEError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.kinds.items())) or "none"

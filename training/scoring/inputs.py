@@ -34,6 +34,7 @@ import pandas as pd
 from lcvade.lightcurve import map_band_names
 from lcvade.process_memory import release_memory
 from lcvade.tables import TableError, iter_table, table_format
+from models.errors import LCVaDEError
 from training.scoring.alert_quality import AlertCuts
 from training.scoring.alerts import count_alerts, is_alert_parquet, is_alert_path, read_alerts
 from training.scoring.photometry_rows import APPARENT, DIFFERENCE, photometry_frame, string_column
@@ -44,7 +45,7 @@ ALERTS_PER_FRAME = 5000
 SAMPLED_ALERT_FILES = 200
 
 
-class BatchInputError(ValueError):
+class BatchInputError(LCVaDEError):
     """An input cannot be used; the message says what to fix."""
 
 

@@ -33,6 +33,7 @@ from lcvade.checkpoint import read_manifest
 from lcvade.process_memory import limit_heap_growth
 from lcvade.scorer import load, resolve_model_path
 from models.atomic_files import write_json_atomic
+from models.errors import LCVaDEError
 from training.scoring.inputs import InputSource, discover_inputs, estimate_objects, read_objects
 from training.scoring.job import PartTask, ScoreJobConfig, score_part
 from training.scoring.output import (
@@ -54,7 +55,7 @@ RUN_FORMAT = "lcvade-scores/1"
 STAGING_DIR = "_staging"
 
 
-class ScoreRunError(ValueError):
+class ScoreRunError(LCVaDEError):
     """A run cannot start or continue; the message says what to do."""
 
 
