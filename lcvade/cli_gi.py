@@ -25,16 +25,12 @@ app = typer.Typer(
 
 
 def _parse_settings(settings: list[str]) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for item in settings:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
-        try:
-            values[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key.strip()] = raw
-    return values
+    from lcvade.options import OptionError, parse_key_values
+
+    try:
+        return parse_key_values(settings, "--set")
+    except OptionError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--set") from exc
 
 
 @app.command()

@@ -29,14 +29,14 @@ def serve(
     """
     from pydantic import ValidationError
 
+    from lcvade.options import validation_summary
     from service.settings import ServiceSettings
 
     given = {"model": model, "host": host, "port": port, "device": device}
     try:
         settings = ServiceSettings(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise typer.BadParameter(problems) from exc
+        raise typer.BadParameter(validation_summary(exc)) from exc
 
     import uvicorn
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from lcvade.calibration import DEFAULT_P_VALUE_THRESHOLD
+from lcvade.options import validation_summary
 
 CUT_HELP = (
     "alert quality cut or photometry setting NAME=VALUE, repeatable: min_rb, min_drb, "
@@ -31,14 +32,6 @@ def cut_settings(photometry: str | None, cut: list[str] | None) -> dict[str, obj
     if photometry is not None:
         settings["photometry"] = photometry
     return settings
-
-
-def settings_error(exc: Exception) -> str:
-    """A pydantic validation error (or another settings error) in one line."""
-    errors = getattr(exc, "errors", None)
-    if not callable(errors):
-        return str(exc)
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors())
 
 
 BAND_POLICY_HELP = (
@@ -172,7 +165,7 @@ def score(
             progress=progress,
         )
     except (ValidationError, AlertCutsError) as exc:
-        typer.echo(f"error: invalid settings: {settings_error(exc)}", err=True)
+        typer.echo(f"error: invalid settings: {validation_summary(exc)}", err=True)
         raise typer.Exit(2) from exc
     except (LCVaDEError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)

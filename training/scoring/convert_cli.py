@@ -10,7 +10,8 @@ from pathlib import Path
 
 import typer
 
-from training.scoring.cli import CUT_HELP, PHOTOMETRY_HELP, cut_settings, settings_error
+from lcvade.options import validation_summary
+from training.scoring.cli import CUT_HELP, PHOTOMETRY_HELP, cut_settings
 
 
 def convert(
@@ -54,7 +55,7 @@ def convert(
             inputs, out, cuts=cuts, band_map=parse_band_map(band_map), overwrite=overwrite
         )
     except (ValidationError, AlertCutsError) as exc:
-        typer.echo(f"error: invalid settings: {settings_error(exc)}", err=True)
+        typer.echo(f"error: invalid settings: {validation_summary(exc)}", err=True)
         raise typer.Exit(2) from exc
     except (LCVaDEError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
