@@ -15,7 +15,8 @@ import torch
 
 from lcvade import IASCalibration, LCVaDE, LCVaDEConfig, LightCurve, save_model
 from lcvade.batching import collate
-from training.trainer import TrainingSet, train_epoch
+from training.fitting import fit
+from training.trainer import TrainingSet
 
 CLASS_NAMES = ["sine", "sawtooth", "dip"]
 CLASS_PERIODS = (0.37, 2.9, 11.0)
@@ -95,7 +96,7 @@ def _train_and_save(directory: Path, config: LCVaDEConfig, seed: int) -> Path:
     data = TrainingSet.build(model, curves, periods, labels)
     model.prepare_for_training(data.batch.features, data.labels)
     optimizer = torch.optim.Adam(model.parameter_groups(lr=1e-3, feature_prior_lr=1e-2))
-    train_epoch(model, data, optimizer, batch_size=30, seed=seed, epoch=0)
+    fit(model, data, optimizer, epochs=1, batch_size=30, seed=seed)
     model.eval()
     with torch.no_grad():
         inlier_ias = model.score(collate(curves, periods, config)).ias.double().numpy()
