@@ -14,7 +14,7 @@ from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve
 from service.examples import EXAMPLES, EXAMPLES_DIR, example_for_model, example_names
 
-REPO = Path(__file__).parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_example_is_a_valid_labelled_curve_listed_in_the_provenance():

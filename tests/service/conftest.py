@@ -1,4 +1,4 @@
-"""Pytest fixtures of the service tests (used through ``pytest_plugins``)."""
+"""Fixtures of the service tests: a small trained model, unseen curves, a live server."""
 
 from __future__ import annotations
 

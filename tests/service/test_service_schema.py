@@ -21,8 +21,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-pytest_plugins = ["tests.service_fixtures"]
-
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

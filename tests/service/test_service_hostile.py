@@ -21,8 +21,6 @@ import pytest
 from benchmarks.hostile_corpus import Limits, good_request, hostile_corpus
 from tests.service_helpers import curve_payload, live_server
 
-pytest_plugins = ["tests.service_fixtures"]
-
 LIMITS = Limits(
     max_body_bytes=4 << 20,
     max_curves_per_request=20,

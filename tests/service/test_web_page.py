@@ -15,9 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytest_plugins = ["tests.service_fixtures"]
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "web"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -18,9 +18,7 @@ import torch
 
 from tests.service_helpers import curve_payload, free_port
 
-pytest_plugins = ["tests.service_fixtures"]
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start(model_dir: Path, port: int, **env: str) -> subprocess.Popen:

@@ -7,7 +7,7 @@ import tarfile
 
 import numpy as np
 import pytest
-from batch_fixtures import (
+from batch_data import (
     LSST_SCHEMA,
     ZTF_SCHEMA,
     lsst_alert,

@@ -13,8 +13,6 @@ import pytest
 
 from tests.service_helpers import curve_payload, live_server, train_small_model
 
-pytest_plugins = ["tests.service_fixtures"]
-
 ADMIN = {"X-API-Key": "admin-secret"}
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from benchmark_modules import load_benchmark
 
-SAMPLE = Path(__file__).resolve().parent / "data" / "asas"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "asas"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from lcvade import LightCurve, PeriodSearch, find_period, find_periods
 from lcvade.period import DEFAULT_GRID, periodogram
 from lcvade.tables import iter_curves
 
-STRIPE82 = Path(__file__).parent / "data" / "stripe82"
+STRIPE82 = Path(__file__).resolve().parents[1] / "data" / "stripe82"
 
 
 def stripe82_sample() -> tuple[list[LightCurve], pd.DataFrame]:

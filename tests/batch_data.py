@@ -1,16 +1,15 @@
-"""Shared pieces of the batch-scoring tests: small trained models, synthetic photometry,
-alert files written with fastavro, and one Dask LocalCluster for the whole session."""
+"""Shared pieces of the batch-scoring tests: small trained models, synthetic photometry, and
+alert files written with fastavro.  The session fixtures built from them are in the
+conftest.py files (the models in tests/, the Dask cluster in tests/training/scoring/)."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import fastavro
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 
 from lcvade import IASCalibration, LCVaDE, LCVaDEConfig, LightCurve, save_model
@@ -76,7 +75,7 @@ def table_curves(table: pd.DataFrame, periods: dict[str, float] | None = None) -
     return curves
 
 
-def _train_model(directory: Path, config: LCVaDEConfig, seed: int) -> Path:
+def train_model(directory: Path, config: LCVaDEConfig, seed: int) -> Path:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors: threads only add overhead
     try:
@@ -110,39 +109,6 @@ def _train_and_save(directory: Path, config: LCVaDEConfig, seed: int) -> Path:
         training={"seed": seed, "epochs": 1},
     )
     return directory
-
-
-@pytest.fixture(scope="session")
-def single_band_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 3-class model of one unnamed band, trained one epoch, calibrated."""
-    directory = tmp_path_factory.mktemp("model-single")
-    return _train_model(directory, LCVaDEConfig(n_classes=3, channels=8), seed=3)
-
-
-@pytest.fixture(scope="session")
-def multi_band_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 3-class model of bands g and r (ZTF-style), trained one epoch, calibrated."""
-    directory = tmp_path_factory.mktemp("model-gr")
-    config = LCVaDEConfig(n_classes=3, channels=8, bands=["g", "r"])
-    return _train_model(directory, config, seed=4)
-
-
-@pytest.fixture(scope="session")
-def dask_client() -> Iterator[object]:
-    """One real two-worker LocalCluster (one thread each) shared by the session."""
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.WARNING,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
 
 
 # -- alert packets ---------------------------------------------------------------------------

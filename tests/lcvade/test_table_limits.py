@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from batch_fixtures import periodic_table
+from batch_data import periodic_table
 
 import lcvade
 from benchmarks.hostile_corpus import LAUGHS, _ecsv, _fits_declaring, _votable

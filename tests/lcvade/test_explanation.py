@@ -19,7 +19,7 @@ from lcvade.model import LCVaDE
 from lcvade.scorer import BUNDLED_MODELS
 from training.inference import evaluate_model
 
-EXAMPLES = Path(__file__).parents[1] / "service" / "static" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "service" / "static" / "examples"
 ASAS = ["asas_classical_cepheid", "asas_mira", "asas_rr_lyrae_fm", "asas_w_ursae_maj"]
 
 

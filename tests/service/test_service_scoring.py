@@ -18,8 +18,6 @@ from lcvade.calibration import benjamini_hochberg
 from service.passes import length_bucket, score_in_passes
 from tests.service_helpers import CLASS_NAMES, curve_payload, synthetic_curve
 
-pytest_plugins = ["tests.service_fixtures"]
-
 
 @pytest.fixture(scope="module")
 def library(small_model_dir) -> lcvade.Scorer:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from batch_fixtures import periodic_table
+from batch_data import periodic_table
 
 from lcvade.tables import count_table_rows, iter_table
 from training.scoring.inputs import (
@@ -79,7 +79,7 @@ def test_bucket_assignment_is_the_same_in_another_process():
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[3],
     )
     here = bucket_of(np.array(ids, dtype=object), 37)
     assert json.loads(other.stdout) == here.tolist()

@@ -29,7 +29,7 @@ from training.scoring.photometry_rows import (
     SKIP_NON_POSITIVE_FLUX,
 )
 
-DATA = Path(__file__).parent / "data" / "alerts"
+DATA = Path(__file__).resolve().parents[2] / "data" / "alerts"
 XXF = DATA / "2019_01_10_739260766315010006.avro"  # ZTF17aaacxxf
 NNN = DATA / "472263571115115000.avro"  # ZTF17aaajnnn
 FINK = DATA / "fink_ztf_alerts.parquet"

@@ -7,8 +7,6 @@ import pytest
 
 from tests.service_helpers import curve_payload, live_server
 
-pytest_plugins = ["tests.service_fixtures"]
-
 
 @pytest.fixture(scope="module")
 def guarded(small_model_dir):

@@ -24,7 +24,7 @@ from training.data import load_labelled
 from training.evaluation import EvaluationError, run_evaluation
 from training.split import id_set_digest, outlier_split
 
-MACHO = Path(__file__).parent / "data" / "macho"
+MACHO = Path(__file__).resolve().parents[1] / "data" / "macho"
 FIGURES = ("ias-histogram", "roc-pr", "reconstructions", "ias-extremes", "confusion")
 
 

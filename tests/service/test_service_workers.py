@@ -17,8 +17,6 @@ from service.model_workers import ModelSource, ModelWorkerError, ModelWorkerLost
 from service.passes import score_in_passes
 from tests.service_helpers import curve_payload, live_server
 
-pytest_plugins = ["tests.service_fixtures"]
-
 
 def _weights_digest(scorer) -> str:
     return scorer.manifest.weights_sha256

@@ -10,8 +10,6 @@ import pytest
 
 from tests.service_helpers import curve_payload, live_server
 
-pytest_plugins = ["tests.service_fixtures"]
-
 
 def _good(test_curves, i: int = 0) -> dict:
     return curve_payload(test_curves[i])

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from batch_fixtures import periodic_table
+from batch_data import periodic_table
 
 from training.scoring.lsdb_catalogs import score_catalog, score_nested_partition
 from training.scoring.run import ScoreJobConfig, run_scoring
 
 lsdb = pytest.importorskip("lsdb")
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "lsdb_scoring.py"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "lsdb_scoring.py"
 
 
 @pytest.fixture(scope="module")

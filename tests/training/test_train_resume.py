@@ -22,7 +22,7 @@ from training.job import run_training
 from training.resume import CheckpointStore, optimizer_from_tensors, optimizer_to_tensors
 from training.trainer import TrainingSet, make_optimizer
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY_MODEL = {"channels": 4, "n_reference": 16, "max_points": 60}
 
 

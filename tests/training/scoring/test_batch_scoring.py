@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
-from batch_fixtures import periodic_table, table_curves
+from batch_data import periodic_table, table_curves
 
 import lcvade
 from lcvade.calibration import benjamini_hochberg

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from batch_fixtures import ZTF_SCHEMA, periodic_table, write_avro, ztf_alerts_from_table
+from batch_data import ZTF_SCHEMA, periodic_table, write_avro, ztf_alerts_from_table
 from typer.testing import CliRunner
 
 from lcvade.cli import _register_commands, app
