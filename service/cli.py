@@ -24,7 +24,7 @@ def serve(
 ) -> None:
     """Serve a model over HTTP: scoring API under /v1, the web page at /, docs at /docs.
 
-    Every setting also reads from LCVADE_* environment variables (see the README); options
+    Every setting also reads from LCVADE_* environment variables (see docs/service.md); options
     given here win over the environment.
     """
     from pydantic import ValidationError

@@ -1,6 +1,6 @@
 """From request curves to results: validate, resolve periods, score in micro-batches, calibrate.
 
-The data flow of DESIGN.md "one score": every curve becomes a validated
+The data flow of docs/design.md, "The data flow of one score": every curve becomes a validated
 :class:`lcvade.LightCurve` (checked against the model: enough points per band, known bands),
 curves without a period get a Lomb-Scargle estimate on the period-search threads, the micro-
 batcher scores them (IAS of eq. 9.12 and q(y|z,f)), and :meth:`lcvade.Scorer.results` adds
