@@ -6,6 +6,8 @@ stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -22,6 +24,24 @@ PHOTOMETRY_HELP = (
     "alerts: auto = apparent magnitudes for objects on a reference source, difference "
     "magnitudes for transients; difference = difference magnitudes everywhere (default: auto)"
 )
+
+
+@contextmanager
+def command_errors() -> Iterator[None]:
+    """Exit with status 2 and a one-line message when a setting or an input is invalid."""
+    from pydantic import ValidationError
+
+    from models.errors import LCVaDEError
+    from training.scoring.alert_quality import AlertCutsError
+
+    try:
+        yield
+    except (ValidationError, AlertCutsError) as exc:
+        typer.echo(f"error: invalid settings: {validation_summary(exc)}", err=True)
+        raise typer.Exit(2) from exc
+    except (LCVaDEError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def cut_settings(photometry: str | None, cut: list[str] | None) -> dict[str, object]:
@@ -121,10 +141,7 @@ def score(
 
     Reruns into the same --out resume: finished parts are kept.
     """
-    from pydantic import ValidationError
-
-    from models.errors import LCVaDEError
-    from training.scoring.alert_quality import AlertCuts, AlertCutsError
+    from training.scoring.alert_quality import AlertCuts
     from training.scoring.inputs import parse_band_map
     from training.scoring.job import ScoreJobConfig
     from training.scoring.run import run_scoring
@@ -142,7 +159,7 @@ def score(
         "batch_size": batch_size,
         "device": device,
     }
-    try:
+    with command_errors():
         if band_map is not None:
             flags["band_map"] = parse_band_map(band_map)
         given = {k: v for k, v in flags.items() if v is not None}
@@ -164,12 +181,6 @@ def score(
             overwrite=overwrite,
             progress=progress,
         )
-    except (ValidationError, AlertCutsError) as exc:
-        typer.echo(f"error: invalid settings: {validation_summary(exc)}", err=True)
-        raise typer.Exit(2) from exc
-    except (LCVaDEError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
     typer.echo(
         f"{summary.rows} objects: {summary.ok} scored, {summary.rejected} rejected, "
         f"{summary.anomalies} anomalies; {summary.parts_scored} of {summary.parts} parts "

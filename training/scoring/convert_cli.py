@@ -10,8 +10,7 @@ from pathlib import Path
 
 import typer
 
-from lcvade.options import validation_summary
-from training.scoring.cli import CUT_HELP, PHOTOMETRY_HELP, cut_settings
+from training.scoring.cli import CUT_HELP, PHOTOMETRY_HELP, command_errors, cut_settings
 
 
 def convert(
@@ -42,24 +41,15 @@ def convert(
     source_id, skip (why a point is not used), and the alert quality columns.  Every point is
     written, used or not; `lcvade score` reads the table and scores it as it would the inputs.
     """
-    from pydantic import ValidationError
-
-    from models.errors import LCVaDEError
-    from training.scoring.alert_quality import AlertCuts, AlertCutsError
+    from training.scoring.alert_quality import AlertCuts
     from training.scoring.convert import convert_inputs
     from training.scoring.inputs import parse_band_map
 
-    try:
+    with command_errors():
         cuts = AlertCuts(**cut_settings(photometry, cut))
         summary = convert_inputs(
             inputs, out, cuts=cuts, band_map=parse_band_map(band_map), overwrite=overwrite
         )
-    except (ValidationError, AlertCutsError) as exc:
-        typer.echo(f"error: invalid settings: {validation_summary(exc)}", err=True)
-        raise typer.Exit(2) from exc
-    except (LCVaDEError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.kinds.items())) or "none"
     typer.echo(
         f"{summary.rows} rows of {summary.objects} objects -> {summary.out}: "
