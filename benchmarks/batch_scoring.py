@@ -238,7 +238,8 @@ def measure(spec: dict) -> dict:
 
     CPU seconds are counted during the run only: in this process and in every worker.
     """
-    from training.scoring.run import ScoreJobConfig, run_scoring
+    from training.scoring.job import ScoreJobConfig
+    from training.scoring.run import run_scoring
 
     settings = {"chunk_size": spec["chunk_size"]}
     if spec.get("staging_buffer_rows"):

@@ -24,8 +24,9 @@ from lcvade.table_limits import (
 )
 from lcvade.tables import TableError, TableLimitError, read_table
 from training.scoring.curves import prepare_objects
+from training.scoring.job import ScoreJobConfig
 from training.scoring.photometry_rows import photometry_frame
-from training.scoring.run import ScoreJobConfig, run_scoring
+from training.scoring.run import run_scoring
 
 LIMITS = TableLimits(max_rows=1000, max_bytes=1 << 20, rows_setting="ROWS", bytes_setting="BYTES")
 

@@ -11,8 +11,9 @@ from batch_data import periodic_table, table_curves
 
 import lcvade
 from lcvade.calibration import benjamini_hochberg
+from training.scoring.job import ScoreJobConfig
 from training.scoring.output import finished_parts, part_path
-from training.scoring.run import ScoreJobConfig, ScoreRunError, run_scoring
+from training.scoring.run import ScoreRunError, run_scoring
 
 QUIET = {"progress": False}
 

@@ -21,7 +21,7 @@ from training.scoring.inputs import (
     parse_band_map,
     table_photometry,
 )
-from training.scoring.run import ScoreJobConfig
+from training.scoring.job import ScoreJobConfig
 from training.scoring.staging import StagingWriter, bucket_of, read_bucket, staging_summary
 
 

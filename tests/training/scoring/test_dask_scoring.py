@@ -8,7 +8,8 @@ from batch_data import ZTF_SCHEMA, periodic_table, write_avro, ztf_alerts_from_t
 from typer.testing import CliRunner
 
 from lcvade.cli import _register_commands, app
-from training.scoring.run import ScoreJobConfig, run_scoring
+from training.scoring.job import ScoreJobConfig
+from training.scoring.run import run_scoring
 
 
 def _read(path) -> pd.DataFrame:

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from batch_data import periodic_table
 
+from training.scoring.job import ScoreJobConfig
 from training.scoring.lsdb_catalogs import score_catalog, score_nested_partition
-from training.scoring.run import ScoreJobConfig, run_scoring
+from training.scoring.run import run_scoring
 
 lsdb = pytest.importorskip("lsdb")
 
