@@ -195,10 +195,10 @@ def write_fink_alerts(path: Path, n_alerts: int) -> Path:
 
 
 def _decode_only(path: Path, decoder: str) -> float:
-    """CPU seconds of decoding ``path`` alone, as :func:`training.alerts.read_alerts` does
+    """CPU seconds of decoding ``path`` alone, as :func:`training.scoring.alerts.read_alerts` does
     (size check, projected reader schema), without making rows."""
-    from training.alert_quality import AlertCuts
-    from training.alerts import avro_records
+    from training.scoring.alert_quality import AlertCuts
+    from training.scoring.alerts import avro_records
 
     started = time.process_time()
     with path.open("rb") as fh:
@@ -212,7 +212,7 @@ def _profile(path: Path, decoder: str, top: int) -> None:
     import io
     import pstats
 
-    from training.alerts import read_alerts
+    from training.scoring.alerts import read_alerts
 
     profile = cProfile.Profile()
     profile.enable()
@@ -234,7 +234,7 @@ def alert_runs(args: argparse.Namespace, work: Path) -> None:
     timed apart; each input is read ``--alert-repeats`` times."""
     import pyarrow as pa
 
-    from training.alerts import cavro, read_alerts
+    from training.scoring.alerts import cavro, read_alerts
 
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
@@ -304,7 +304,7 @@ def build_model(directory: Path, channels: int, n_classes: int = 6) -> Path:
 
 def _import_scoring_modules() -> None:
     """Warm a fresh worker: import what scoring needs (seconds of a cold start)."""
-    import training.dask_scoring  # noqa: F401
+    import training.scoring.dask_run  # noqa: F401
 
 
 def _cpu_seconds() -> float:
@@ -317,7 +317,8 @@ def measure(spec: dict) -> dict:
 
     CPU seconds are counted during the run only: in this process and in every worker.
     """
-    from training.batch_run import ScoreJobConfig, run_scoring
+    from training.scoring.job import ScoreJobConfig
+    from training.scoring.run import run_scoring
 
     settings = {"chunk_size": spec["chunk_size"]}
     if spec.get("staging_buffer_rows"):

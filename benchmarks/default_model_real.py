@@ -91,8 +91,8 @@ def score(
     """
     from lcvade.lightcurve import LightCurve
     from lcvade.period import find_periods
-    from training.batch_scoring import results_to_pandas, score_rows
-    from training.photometry_rows import photometry_frame
+    from training.scoring.photometry_rows import photometry_frame
+    from training.scoring.results import results_to_pandas, score_rows
 
     ids = set(objects["object_id"].astype(str))
     chosen = rows[rows["object_id"].astype(str).isin(ids)]

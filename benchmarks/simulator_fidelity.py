@@ -14,7 +14,7 @@ class with a cadence that matches the model's bands, score them, and print per c
     python benchmarks/simulator_fidelity.py --model path/to/model --n 2000
     python benchmarks/simulator_fidelity.py --model default --cadence ztf --estimate-periods
 
-The table is printed in Markdown, ready for the README.
+The table is printed in Markdown, ready for docs/simulation.md.
 """
 
 from __future__ import annotations

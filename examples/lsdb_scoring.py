@@ -7,7 +7,7 @@ Run from the repository root (or with lcvade installed)::
 It builds a small catalog in memory -- an object table (id, ra, dec) and a source table of
 periodic light curves in bands g and r, joined into a nested ``lc`` column as Rubin's
 catalog stack (LSDB, nested-pandas) stores them -- then scores it lazily with
-``training.lsdb_scoring.score_catalog`` (a ``map_partitions``) and computes the result on
+``training.scoring.lsdb_catalogs.score_catalog`` (a ``map_partitions``) and computes the result on
 Dask's default scheduler.  On a real HATS catalog the only change is the loading step, e.g.
 ``lsdb.open_catalog(path)``, with ``fields=`` naming its light-curve columns.
 """
@@ -23,8 +23,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.batch_curves import BandPolicy  # noqa: E402
-from training.lsdb_scoring import score_catalog  # noqa: E402
+from training.scoring.curves import BandPolicy  # noqa: E402
+from training.scoring.lsdb_catalogs import score_catalog  # noqa: E402
 
 
 def demo_sources(n_objects: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -9,27 +9,32 @@ Quick start::
     result.ias, result.p_value, result.predicted_class
 """
 
-from lcvade.calibration import IASCalibration, benjamini_hochberg
+from lcvade.calibration import AnomalyRule, IASCalibration, benjamini_hochberg
 from lcvade.checkpoint import CheckpointError, load_model, read_manifest, save_model
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
 from lcvade.period import FrequencyGrid, PeriodResult, PeriodSearch, find_period, find_periods
+from lcvade.period_resolution import ResolvedPeriods, resolve_periods
 from lcvade.scorer import Explanation, Reconstruction, Scorer, ScoreResult, bundled_models, load
-from lcvade.version import __version__
+from models.errors import LCVaDEError
+from models.version import __version__
 
 __all__ = [
+    "AnomalyRule",
     "CheckpointError",
     "Explanation",
     "FrequencyGrid",
     "IASCalibration",
     "LCVaDE",
     "LCVaDEConfig",
+    "LCVaDEError",
     "LightCurve",
     "LightCurveError",
     "PeriodResult",
     "PeriodSearch",
     "Reconstruction",
+    "ResolvedPeriods",
     "ScoreResult",
     "Scorer",
     "__version__",
@@ -41,5 +46,6 @@ __all__ = [
     "load",
     "load_model",
     "read_manifest",
+    "resolve_periods",
     "save_model",
 ]

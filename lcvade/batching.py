@@ -1,6 +1,6 @@
 """From validated light curves to one padded, masked model input batch.
 
-For every curve (thesis section 9.2 and DESIGN.md "Data flow of one score"):
+For every curve (thesis section 9.2 and docs/design.md, "The data flow of one score"):
 
 1. map its band names to the model's band channels;
 2. compute per band the mean m and standard deviation s of its magnitudes (all points);

@@ -10,11 +10,21 @@ training inliers; a new score s then gets
 
 and a set of p-values is turned into anomaly flags with the Benjamini-Hochberg procedure
 when the false-discovery rate is to be controlled.
+
+**The anomaly rule** (:class:`AnomalyRule`), the same in the library, the service and batch
+scoring: ``is_anomaly = p_value < p_value_threshold`` (default
+:data:`DEFAULT_P_VALUE_THRESHOLD`, 0.01), or, when a false-discovery rate ``q`` is given,
+Benjamini-Hochberg at level ``q`` over the set scored together (a request, a run).  A model
+without calibration has no p-values, and ``is_anomaly`` is then undefined.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+DEFAULT_P_VALUE_THRESHOLD = 0.01
 
 
 class IASCalibration:
@@ -60,3 +70,33 @@ def benjamini_hochberg(p_values: np.ndarray, q: float) -> np.ndarray:
         k = int(np.flatnonzero(passed)[-1])
         reject[order[: k + 1]] = True
     return reject
+
+
+@dataclass(frozen=True)
+class AnomalyRule:
+    """How ``is_anomaly`` is decided from p-values (see the module docstring)."""
+
+    p_value_threshold: float = DEFAULT_P_VALUE_THRESHOLD
+    fdr: float | None = None
+
+    def flags(self, p_values: np.ndarray) -> np.ndarray:
+        """``p < threshold`` for each p-value, or the Benjamini-Hochberg rejections at ``fdr``."""
+        p = np.asarray(p_values, dtype=np.float64)
+        if self.fdr is not None:
+            return benjamini_hochberg(p, self.fdr)
+        return p < self.p_value_threshold
+
+    def record(self) -> dict[str, float]:
+        """The rule as stored with batch results: ``{"fdr": q}`` or ``{"p_below": t}``."""
+        return {"fdr": self.fdr} if self.fdr is not None else {"p_below": self.p_value_threshold}
+
+    def describe(self, calibrated: bool, n: int) -> str:
+        """The rule in words, for ``n`` curves scored together by a model."""
+        if not calibrated:
+            return "none: the model has no IAS calibration, so there are no p-values"
+        if self.fdr is not None:
+            return (
+                f"Benjamini-Hochberg at false-discovery rate {self.fdr} over the request's "
+                f"{n} curves"
+            )
+        return f"p_value < {self.p_value_threshold}"

@@ -28,13 +28,14 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from lcvade.atomic_files import file_sha256, write_atomic, write_text_atomic
 from lcvade.calibration import IASCalibration
 from lcvade.config import LCVaDEConfig
 from lcvade.features import feature_names
-from lcvade.manifests import read_versioned_manifest
 from lcvade.model import LCVaDE
-from lcvade.version import __version__
+from models.atomic_files import file_sha256, write_atomic, write_text_atomic
+from models.errors import CheckpointError
+from models.manifests import read_versioned_manifest
+from models.version import __version__
 
 FORMAT_NAME = "lcvade-model"
 FORMAT_VERSION = 1
@@ -47,10 +48,6 @@ THESIS_OPTIONS = {
     "encoder_spectral_norm": True,
     "latent_label_weight": 0.0,
 }
-
-
-class CheckpointError(Exception):
-    """A model directory cannot be loaded (or saved); the message says why."""
 
 
 class Manifest(BaseModel):

@@ -42,8 +42,8 @@ def _register_commands() -> None:
     from lcvade.cli_simulate import simulate_command
     from service.cli import serve
     from training.commands import evaluate_command, train_command
-    from training.convert_cli import convert
-    from training.score_cli import score
+    from training.scoring.cli import score
+    from training.scoring.convert_cli import convert
 
     app.command("simulate")(simulate_command)
     app.command("train")(train_command)

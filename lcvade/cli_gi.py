@@ -25,16 +25,12 @@ app = typer.Typer(
 
 
 def _parse_settings(settings: list[str]) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for item in settings:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
-        try:
-            values[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key.strip()] = raw
-    return values
+    from lcvade.options import OptionError, parse_key_values
+
+    try:
+        return parse_key_values(settings, "--set")
+    except OptionError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--set") from exc
 
 
 @app.command()
@@ -61,12 +57,8 @@ def train(
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Train one model and write its checkpoint (safetensors + manifest.json) to --out."""
-    from pydantic import ValidationError
-
-    from models.gi_checkpoint import CheckpointError
     from models.gi_train import TrainConfig
     from models.gi_train import train as run_training
-    from models.images import DataError
 
     try:
         cfg = TrainConfig(
@@ -81,7 +73,7 @@ def train(
             hyper=_parse_settings(setting),
         )
         result = run_training(cfg, out, resume=resume, progress=progress)
-    except (DataError, CheckpointError, ValidationError, ValueError) as exc:
+    except ValueError as exc:  # LCVaDEError and pydantic ValidationError
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(
@@ -109,9 +101,8 @@ def evaluate(
     """
     from models.classifier import GenerationScorer, train_classifier
     from models.evaluation import evaluate_model, format_table
-    from models.gi_checkpoint import CheckpointError, load_checkpoint
+    from models.gi_checkpoint import load_checkpoint
     from models.gi_train import TrainConfig, training_split
-    from models.images import DataError
 
     try:
         ckpt = load_checkpoint(checkpoint)
@@ -121,7 +112,7 @@ def evaluate(
         if data_root is not None:
             cfg.data_root = str(data_root)
         train_set, test_set = training_split(cfg)
-    except (CheckpointError, DataError, ValueError) as exc:
+    except ValueError as exc:  # LCVaDEError and pydantic ValidationError
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     reference = test_set if len(test_set) > 1 else train_set

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.errors import LCVaDEError
+
 DEFAULT_MIN_POINTS = 10
 MAGNITUDE_LIMIT = 100.0
 """Largest |mag| accepted: the Sun is at -26.7 and the deepest images reach about +35, so a
@@ -22,7 +24,7 @@ DEFAULT_MAX_POINTS = 100_000
 few hundred (deterministically subsampled), and the period search grows with the count."""
 
 
-class LightCurveError(ValueError):
+class LightCurveError(LCVaDEError):
     """A light curve failed validation.
 
     ``field`` names the offending field (``time``, ``mag``, ``mag_err``, ``band``,

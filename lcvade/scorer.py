@@ -19,7 +19,7 @@ import torch
 
 from lcvade.batching import CurveBatch, collate, curve_features
 from lcvade.batching import bands_read as batching_bands_read
-from lcvade.calibration import IASCalibration
+from lcvade.calibration import DEFAULT_P_VALUE_THRESHOLD, AnomalyRule, IASCalibration
 from lcvade.checkpoint import CheckpointError, Manifest, load_model
 from lcvade.explanation import (
     LATENT_TERM,
@@ -31,12 +31,12 @@ from lcvade.explanation import (
 from lcvade.features import feature_names
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
-from lcvade.period import DEFAULT_SEARCH, FrequencyGrid, PeriodSearch, as_search, find_periods
+from lcvade.period import DEFAULT_SEARCH, FrequencyGrid, PeriodSearch, as_search
+from lcvade.period_resolution import resolve_periods
 from lcvade.row_invariance import with_row_invariant_layers
 from models.backbone import frozen_weights
 
 DEFAULT_BATCH_SIZE = 256
-DEFAULT_P_VALUE_THRESHOLD = 0.01
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,8 @@ class Scorer:
     ) -> tuple[np.ndarray, list[str], list[float | None]]:
         """Each curve's period, whether it was given or estimated, and the search confidence.
 
-        A curve that cannot be folded (:func:`lcvade.lightcurve.check_foldable`) raises
+        A curve that cannot be folded (:func:`lcvade.lightcurve.check_foldable`), or whose
+        period search fails (:mod:`lcvade.period_resolution`), raises
         :class:`LightCurveError` naming its position and id.
         """
         for i, c in enumerate(curves):
@@ -212,20 +213,9 @@ class Scorer:
             except LightCurveError as exc:
                 name = f"curves[{i}]" + ("" if c.id is None else f" (id {c.id!r})")
                 raise LightCurveError(f"{name}: {exc}", field=exc.field, index=exc.index) from exc
-        periods = np.empty(len(curves))
-        sources: list[str] = ["given"] * len(curves)
-        confidences: list[float | None] = [None] * len(curves)
-        missing = [i for i, c in enumerate(curves) if c.period is None]
-        for i, c in enumerate(curves):
-            if c.period is not None:
-                periods[i] = c.period
-        if missing:
-            found = find_periods([curves[i] for i in missing], self.period_search)
-            for i, result in zip(missing, found, strict=True):
-                periods[i] = result.period
-                sources[i] = "estimated"
-                confidences[i] = result.confidence
-        return periods, sources, confidences
+        resolved = resolve_periods(curves, self.period_search)
+        resolved.raise_failures(curves)
+        return resolved.periods, resolved.sources, resolved.confidences
 
     def period_method(self, source: str) -> str:
         """``period_method`` of a result: the search's settings, or ``given``."""
@@ -291,6 +281,7 @@ class Scorer:
         if self.calibration is not None:
             percentile = self.calibration.percentile(ias)
             p_value = self.calibration.p_value(ias)
+            flags = AnomalyRule(self.p_value_threshold).flags(p_value)
         explanations = self.explain(curves, ias, probs, periods) if explain and curves else None
         if bands_read is None:
             bands_read = [batching_bands_read(c.bands, self.config) for c in curves]
@@ -310,7 +301,7 @@ class Scorer:
                     period_confidence=confidences[i],
                     percentile=None if self.calibration is None else float(percentile[i]),
                     p_value=p,
-                    is_anomaly=None if p is None else bool(p < self.p_value_threshold),
+                    is_anomaly=None if p is None else bool(flags[i]),
                     explanation=None if explanations is None else explanations[i],
                     bands_read=dict(bands_read[i]),
                 )

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from lcvade.lightcurve import DEFAULT_MIN_POINTS, LightCurve, LightCurveError
+from models.errors import LCVaDEError
 
 if TYPE_CHECKING:
     from lcvade.table_limits import TableLimits
@@ -48,7 +49,7 @@ ASTROPY_FORMATS = {
 }
 
 
-class TableError(ValueError):
+class TableError(LCVaDEError):
     """A table cannot be read or lacks what is needed; the message says what to fix."""
 
 

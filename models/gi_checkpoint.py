@@ -27,19 +27,16 @@ from pydantic import BaseModel, ConfigDict
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from lcvade.atomic_files import file_sha256, write_atomic, write_text_atomic
-from lcvade.manifests import read_versioned_manifest
+from models.atomic_files import file_sha256, write_atomic, write_text_atomic
 from models.base import GIModel
+from models.errors import CheckpointError
+from models.manifests import read_versioned_manifest
 from models.registry import build_model
 
 FORMAT_NAME = "lcvade-gi-checkpoint"
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 WEIGHTS_FILE = "model.safetensors"
-
-
-class CheckpointError(Exception):
-    """A checkpoint directory cannot be read or written; the message says why."""
 
 
 class GIManifest(BaseModel):

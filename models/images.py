@@ -29,13 +29,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models.errors import LCVaDEError
 from models.networks import IMAGE_SIZE
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "images"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm")
 
 
-class DataError(Exception):
+class DataError(LCVaDEError):
     """A data set cannot be found or read; the message says what to fix."""
 
 

@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from lcvade.process_memory import limit_heap_growth
-from lcvade.version import __version__
+from models.version import __version__
 from service import routes_models, routes_ops, routes_scoring, web
 from service.errors import install_error_handlers
 from service.json_bodies import document_json_bodies

@@ -24,19 +24,19 @@ def serve(
 ) -> None:
     """Serve a model over HTTP: scoring API under /v1, the web page at /, docs at /docs.
 
-    Every setting also reads from LCVADE_* environment variables (see the README); options
+    Every setting also reads from LCVADE_* environment variables (see docs/service.md); options
     given here win over the environment.
     """
     from pydantic import ValidationError
 
+    from lcvade.options import validation_summary
     from service.settings import ServiceSettings
 
     given = {"model": model, "host": host, "port": port, "device": device}
     try:
         settings = ServiceSettings(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise typer.BadParameter(problems) from exc
+        raise typer.BadParameter(validation_summary(exc)) from exc
 
     import uvicorn
 

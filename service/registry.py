@@ -32,6 +32,7 @@ import lcvade
 from lcvade.checkpoint import CheckpointError
 from lcvade.lightcurve import LightCurve
 from lcvade.scorer import Scorer, resolve_device, resolve_model_path
+from models.errors import LCVaDEError
 from service.model_workers import ModelSource, ModelWorkerError, ModelWorkers
 from service.passes import (
     configure_determinism,
@@ -53,7 +54,7 @@ LOGGER = logging.getLogger("lcvade.service")
 DIGEST_KEYS = ("data_digest", "training_data_digest", "dataset_digest", "digest")
 
 
-class ModelRejected(Exception):
+class ModelRejected(LCVaDEError):
     """A model directory cannot be served; the message says why."""
 
 

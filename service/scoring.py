@@ -1,6 +1,6 @@
 """From request curves to results: validate, resolve periods, score in micro-batches, calibrate.
 
-The data flow of DESIGN.md "one score": every curve becomes a validated
+The data flow of docs/design.md, "The data flow of one score": every curve becomes a validated
 :class:`lcvade.LightCurve` (checked against the model: enough points per band, known bands),
 curves without a period get a Lomb-Scargle estimate on the period-search threads, the micro-
 batcher scores them (IAS of eq. 9.12 and q(y|z,f)), and :meth:`lcvade.Scorer.results` adds
@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from lcvade.batching import band_channels, bands_read
-from lcvade.calibration import benjamini_hochberg
+from lcvade.calibration import AnomalyRule
 from lcvade.config import LCVaDEConfig
 from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
-from lcvade.period import PeriodSearch, find_period
+from lcvade.period import PeriodSearch
+from lcvade.period_resolution import ResolvedPeriods, search_outcome
 from lcvade.scorer import resolve_device
 from service.batcher import MicroBatcher
 from service.errors import (
@@ -111,14 +112,6 @@ def check_sizes(items: Sequence[LightCurveIn], settings: ServiceSettings) -> Non
             raise too_many_points(n, limit, index, item.id)
 
 
-def anomaly_rule(calibrated: bool, threshold: float, fdr: float | None, n: int) -> str:
-    if not calibrated:
-        return "none: the model has no IAS calibration, so there are no p-values"
-    if fdr is not None:
-        return f"Benjamini-Hochberg at false-discovery rate {fdr} over the request's {n} curves"
-    return f"p_value < {threshold}"
-
-
 class ScoringPipeline:
     """The work behind the scoring endpoints, shared by every request."""
 
@@ -181,38 +174,33 @@ class ScoringPipeline:
     async def resolve_periods(
         self, curves: Sequence[LightCurve], search: PeriodSearch
     ) -> tuple[np.ndarray, list[str], list[float | None]]:
-        """Given periods, or the model's period search (``search``) run on the CPU threads."""
-        periods = np.array([np.nan if c.period is None else c.period for c in curves])
-        sources = ["given" if c.period is not None else "estimated" for c in curves]
-        confidences: list[float | None] = [None] * len(curves)
-        missing = [i for i, c in enumerate(curves) if c.period is None]
-        if not missing:
-            return periods, sources, confidences
-        found = await asyncio.gather(
-            *(self.in_thread(find_period, curves[i], search) for i in missing),
+        """Given periods, or the model's period search (``search``) run on the CPU threads.
+
+        The rule of :mod:`lcvade.period_resolution`; curves whose search fails are answered
+        with 422, each named with its index.
+        """
+        resolved = ResolvedPeriods.given(curves)
+        missing = resolved.missing()
+        outcomes = await asyncio.gather(
+            *(self.in_thread(search_outcome, curves[i], search) for i in missing),
             return_exceptions=True,
         )
-        problems = []
-        for i, result in zip(missing, found, strict=True):
-            if isinstance(result, BaseException) or not (
-                np.isfinite(result.period) and result.period > 0
-            ):
-                problems.append(
-                    ErrorDetail(
-                        curve_index=i,
-                        curve_id=curves[i].id,
-                        field="period",
-                        message=f"light_curves[{i}]: no period could be estimated from the "
-                        "points; send the period",
-                    )
-                )
-                continue
-            periods[i] = result.period
-            confidences[i] = result.confidence
+        for i, outcome in zip(missing, outcomes, strict=True):
+            resolved.record(i, outcome)
+        problems = [
+            ErrorDetail(
+                curve_index=i,
+                curve_id=curves[i].id,
+                field="period",
+                message=f"light_curves[{i}]: no period could be estimated from the points; "
+                "send the period",
+            )
+            for i in sorted(resolved.failures)
+        ]
         if problems:
             self.reject(problems)
             raise invalid_curves(problems)
-        return periods, sources, confidences
+        return resolved.periods, resolved.sources, resolved.confidences
 
     def check_finite(self, curves: Sequence[LightCurve], *arrays: np.ndarray) -> None:
         if not curves:
@@ -268,16 +256,15 @@ class ScoringPipeline:
             )
         )
         scores = [CurveScore(**r.to_dict()) for r in results]
+        rule = AnomalyRule(scorer.p_value_threshold, fdr)
         if fdr is not None and scores:
-            flags = benjamini_hochberg(np.array([s.p_value for s in scores]), fdr)
+            flags = rule.flags(np.array([s.p_value for s in scores]))
             for score, flag in zip(scores, flags, strict=True):
                 score.is_anomaly = bool(flag)
         self.metrics.curves_scored.inc(len(scores))
         return ScoreResponse(
             model=handle.ref,
-            anomaly_rule=anomaly_rule(
-                scorer.calibration is not None, scorer.p_value_threshold, fdr, len(scores)
-            ),
+            anomaly_rule=rule.describe(scorer.calibration is not None, len(scores)),
             results=scores,
         )
 

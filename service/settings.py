@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from lcvade.calibration import DEFAULT_P_VALUE_THRESHOLD
 from lcvade.lightcurve import DEFAULT_MAX_POINTS
 
 MIB = 1024 * 1024
@@ -106,7 +107,10 @@ class ServiceSettings(BaseSettings):
     )
 
     p_value_threshold: float = Field(
-        default=0.01, gt=0.0, lt=1.0, description="is_anomaly = p_value < this"
+        default=DEFAULT_P_VALUE_THRESHOLD,
+        gt=0.0,
+        lt=1.0,
+        description="is_anomaly = p_value < this",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     graceful_shutdown_s: float = Field(

@@ -1,16 +1,16 @@
-"""Shared fixtures for the core tests."""
+"""Fixtures shared by the tests of every package: torch threads, a seeded generator, and the
+two small trained models of the scoring tests (one band; bands g and r)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from synthetic import randomised_model
+from batch_data import train_model
 
 from lcvade.config import LCVaDEConfig
-from lcvade.model import LCVaDE
-
-pytest_plugins = ["batch_fixtures"]
 
 
 @pytest.fixture
@@ -32,10 +32,15 @@ def rng() -> np.random.Generator:
 
 
 @pytest.fixture(scope="session")
-def tiny_config() -> LCVaDEConfig:
-    return LCVaDEConfig(n_classes=3, channels=8)
+def single_band_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3-class model of one unnamed band, trained one epoch, calibrated."""
+    directory = tmp_path_factory.mktemp("model-single")
+    return train_model(directory, LCVaDEConfig(n_classes=3, channels=8), seed=3)
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tiny_config: LCVaDEConfig) -> LCVaDE:
-    return randomised_model(tiny_config)
+def multi_band_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3-class model of bands g and r (ZTF-style), trained one epoch, calibrated."""
+    directory = tmp_path_factory.mktemp("model-gr")
+    config = LCVaDEConfig(n_classes=3, channels=8, bands=["g", "r"])
+    return train_model(directory, config, seed=4)

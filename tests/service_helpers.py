@@ -20,7 +20,8 @@ import torch
 import uvicorn
 
 from lcvade import IASCalibration, LCVaDE, LCVaDEConfig, LightCurve, save_model
-from training.trainer import TrainingSet, train_epoch
+from training.fitting import fit
+from training.trainer import TrainingSet
 
 CLASS_NAMES = ["sinusoid", "sawtooth", "eclipse"]
 
@@ -87,8 +88,7 @@ def train_small_model(
     data = TrainingSet.build(model, curves, [c.period for c in curves], labels)
     model.prepare_for_training(data.batch.features, data.labels)
     optimizer = torch.optim.Adam(model.parameter_groups(lr=1e-3, feature_prior_lr=1e-2))
-    for epoch in range(epochs):
-        train_epoch(model, data, optimizer, batch_size=60, seed=seed, epoch=epoch)
+    fit(model, data, optimizer, epochs=epochs, batch_size=60, seed=seed)
     model.eval()
     with torch.no_grad():
         ias = model.score(data.batch).ias.double().numpy()

@@ -91,14 +91,10 @@ def train_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="hide the progress bar"),
 ) -> None:
     """Train an LC-VaDE model on labelled light curves (the offline retraining job)."""
-    from lcvade.checkpoint import CheckpointError
-    from lcvade.lightcurve import LightCurveError
-    from lcvade.tables import TableError
-    from training.config import ConfigError, build_config, parse_model_options
+    from models.errors import LCVaDEError
+    from training.config import build_config, parse_model_options
     from training.interrupt import INTERRUPTED_EXIT_CODE
     from training.job import TrainingInterrupted, run_training
-    from training.resume import ResumeError
-    from training.split import SplitError
 
     overrides = {
         "data": data,
@@ -149,14 +145,7 @@ def train_command(
             err=True,
         )
         raise typer.Exit(INTERRUPTED_EXIT_CODE) from exc
-    except (
-        ConfigError,
-        TableError,
-        SplitError,
-        ResumeError,
-        CheckpointError,
-        LightCurveError,
-    ) as exc:
+    except LCVaDEError as exc:
         raise _fail(exc) from exc
     typer.echo(
         f"model written to {result.model_dir} ({len(result.class_names)} classes: "
@@ -182,10 +171,8 @@ def evaluate_command(
     no_progress: bool = typer.Option(False, "--no-progress", help="hide progress bars"),
 ) -> None:
     """Rebuild the model's section 9.2 split and report AUROC, AUPR and accuracy."""
-    from lcvade.checkpoint import CheckpointError
-    from lcvade.tables import TableError
-    from training.evaluation import EvaluationError, run_evaluation
-    from training.split import SplitError
+    from models.errors import LCVaDEError
+    from training.evaluation import run_evaluation
 
     try:
         report = run_evaluation(
@@ -198,7 +185,7 @@ def evaluate_command(
             examples=examples,
             progress=not no_progress,
         )
-    except (CheckpointError, TableError, SplitError, EvaluationError) as exc:
+    except LCVaDEError as exc:
         raise _fail(exc) from exc
     metrics = report.metrics
 

@@ -29,6 +29,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lcvade.config import LCVaDEConfig
+from lcvade.options import parse_key_values, validation_summary
+from models.errors import LCVaDEError
 from training.augment import Augmentation
 
 # Options that change how a run is executed but not what it computes.
@@ -47,7 +49,7 @@ RUNTIME_OPTIONS = frozenset(
 )
 
 
-class ConfigError(ValueError):
+class ConfigError(LCVaDEError):
     """A training configuration is invalid; the message says which option to fix."""
 
 
@@ -180,10 +182,7 @@ def build_config(
     try:
         return TrainConfig(**options, model=model)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = validation_summary(exc, whole="config")
         raise ConfigError(f"invalid training configuration: {problems}") from exc
 
 
@@ -228,17 +227,8 @@ def equivalent_command(config: TrainConfig) -> list[str]:
 
 
 def parse_model_options(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings (VALUE as JSON, else a plain string) to a dict."""
-    options: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--model-option {item!r} must look like KEY=VALUE")
-        try:
-            options[key.strip()] = json.loads(text)
-        except json.JSONDecodeError:
-            options[key.strip()] = text
-    return options
+    """``--model-option KEY=VALUE`` strings (VALUE as JSON, else a plain string) to a dict."""
+    return parse_key_values(items, "--model-option")
 
 
 def _toml_value(value: Any) -> str:

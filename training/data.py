@@ -21,11 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from lcvade.lightcurve import LightCurve
 from lcvade.period import DEFAULT_SEARCH, FrequencyGrid, PeriodSearch
+from lcvade.period_resolution import resolve_periods
 from lcvade.tables import Rejection, TableError, iter_curves, read_table
-from training.period_cache import PeriodCache, resolve_periods
+from training.period_cache import PeriodCache
 
 PHOTOMETRY_COLUMNS = ["object_id", "time", "mag", "mag_err", "band"]
 OBJECT_COLUMNS = ["object_id", "label", "period"]
@@ -170,10 +172,19 @@ def load_labelled(
         raise TableError(f"no valid labelled light curve in {Path(data).name}: {reasons}")
 
     cache = None if period_cache is None else PeriodCache(period_cache)
-    periods, sources = resolve_periods(curves, cache, grid, progress=progress)
+    searching = progress and any(c.period is None for c in curves)
+    with tqdm(desc="period search", unit="curve", disable=not searching) as bar:
+        resolved = resolve_periods(curves, grid, store=cache, progress=bar.update)
+    rejections += [
+        Rejection(str(curves[i].id), why, "period") for i, why in sorted(resolved.failures.items())
+    ]
+    kept = [i for i in range(len(curves)) if i not in resolved.failures]
+    if not kept:
+        raise TableError(f"no labelled light curve in {Path(data).name} has a usable period")
+    sources = [resolved.sources[i] for i in kept]
     curves = [
-        c if c.period is not None else c.with_period(p)
-        for c, p in zip(curves, periods, strict=True)
+        curves[i] if curves[i].period is not None else curves[i].with_period(resolved.periods[i])
+        for i in kept
     ]
     labels = np.array([labels_by_id[str(c.id)] for c in curves], dtype=object)
     return LabelledCurves(

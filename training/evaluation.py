@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 
 from lcvade.batching import collate
+from lcvade.calibration import AnomalyRule
 from lcvade.checkpoint import load_model
 from lcvade.scorer import Scorer, resolve_model_path
+from models.errors import LCVaDEError
 from training.data import LabelledCurves, load_labelled
 from training.inference import evaluate_model
 from training.metrics import accuracy, aupr, auroc, confusion_matrix
@@ -44,10 +46,8 @@ from training.report import (
 )
 from training.split import OutlierSplit, add_unseen_outliers, id_set_digest, outlier_split
 
-P_VALUE_LEVEL = 0.01
 
-
-class EvaluationError(ValueError):
+class EvaluationError(LCVaDEError):
     """The model and data cannot be evaluated together; the message says why."""
 
 
@@ -169,7 +169,7 @@ def run_evaluation(
     }
     if calibration is not None:
         p_values = calibration.p_value(outputs.ias)
-        flagged = p_values < P_VALUE_LEVEL
+        flagged = AnomalyRule().flags(p_values)
         metrics["flagged_outliers_at_p01"] = float(flagged[flags].mean()) if flags.any() else None
         metrics["flagged_inliers_at_p01"] = float(flagged[~flags].mean())
 

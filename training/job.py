@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from lcvade.atomic_files import write_json_atomic
 from lcvade.calibration import IASCalibration
 from lcvade.checkpoint import MANIFEST_FILE, save_model
 from lcvade.config import LCVaDEConfig
 from lcvade.explanation import typical_values
 from lcvade.model import LCVaDE
 from lcvade.scorer import resolve_device, score_terms, term_names
+from models.atomic_files import write_json_atomic
 from training.config import ConfigError, TrainConfig, equivalent_command, to_toml
 from training.data import LabelledCurves, load_labelled
 from training.fitting import fit

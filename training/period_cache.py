@@ -1,7 +1,8 @@
 """Periods of the training curves: given in the object table, cached, or searched once.
 
 Folding (eq. 9.1) needs every curve's period.  Curves whose object row has no period get the
-core's period search (:func:`lcvade.period.find_periods`); the results are kept in a
+core's period resolution (:func:`lcvade.period_resolution.resolve_periods`, with this cache as
+its store); the results are kept in a
 Parquet file of ``(object_id, curve_digest, period_method, period, confidence)`` rows, where
 ``curve_digest`` is the SHA-256 of the curve's points and ``period_method`` the search's
 settings (:attr:`lcvade.period.PeriodSearch.method`), so a rerun on the same data with the same
@@ -14,19 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from lcvade.atomic_files import write_atomic
 from lcvade.lightcurve import LightCurve
-from lcvade.period import DEFAULT_SEARCH, FrequencyGrid, PeriodSearch, as_search, find_periods
+from models.atomic_files import write_atomic
 
 CACHE_COLUMNS = ["object_id", "curve_digest", "period_method", "period", "confidence"]
-SEARCH_CHUNK = 256
 
 
 def curve_digest(curve: LightCurve) -> str:
@@ -55,13 +52,15 @@ class PeriodCache:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def lookup(self, curve: LightCurve, digest: str, method: str) -> tuple[float, float] | None:
-        return self.entries.get((str(curve.id), digest, method))
+    def lookup(self, curve: LightCurve, method: str) -> tuple[float, float] | None:
+        """The stored ``(period, confidence)`` of this curve's points under ``method``."""
+        return self.entries.get((str(curve.id), curve_digest(curve), method))
 
-    def add(
-        self, curve: LightCurve, digest: str, method: str, period: float, confidence: float
-    ) -> None:
-        self.entries[(str(curve.id), digest, method)] = (float(period), float(confidence))
+    def add(self, curve: LightCurve, method: str, period: float, confidence: float) -> None:
+        self.entries[(str(curve.id), curve_digest(curve), method)] = (
+            float(period),
+            float(confidence),
+        )
 
     def save(self) -> None:
         """Write the cache atomically (temporary file, then rename)."""
@@ -69,42 +68,3 @@ class PeriodCache:
         frame = pd.DataFrame(rows, columns=CACHE_COLUMNS)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, lambda p: frame.to_parquet(p, index=False))
-
-
-def resolve_periods(
-    curves: Sequence[LightCurve],
-    cache: PeriodCache | None,
-    search: PeriodSearch | FrequencyGrid = DEFAULT_SEARCH,
-    *,
-    progress: bool = False,
-) -> tuple[np.ndarray, list[str]]:
-    """Every curve's period and its source: ``given``, ``cached`` or ``estimated``."""
-    search = as_search(search)
-    periods = np.full(len(curves), np.nan)
-    sources = ["given"] * len(curves)
-    pending: list[tuple[int, str]] = []
-    for i, curve in enumerate(curves):
-        if curve.period is not None:
-            periods[i] = curve.period
-            continue
-        digest = curve_digest(curve)
-        hit = None if cache is None else cache.lookup(curve, digest, search.method)
-        if hit is None:
-            pending.append((i, digest))
-        else:
-            periods[i], sources[i] = hit[0], "cached"
-    bar = tqdm(
-        total=len(pending), desc="period search", unit="curve", disable=not progress or not pending
-    )
-    for start in range(0, len(pending), SEARCH_CHUNK):
-        chunk = pending[start : start + SEARCH_CHUNK]
-        results = find_periods([curves[i] for i, _ in chunk], search)
-        for (i, digest), result in zip(chunk, results, strict=True):
-            periods[i], sources[i] = result.period, "estimated"
-            if cache is not None:
-                cache.add(curves[i], digest, search.method, result.period, result.confidence)
-        if cache is not None:
-            cache.save()
-        bar.update(len(chunk))
-    bar.close()
-    return periods, sources

@@ -31,14 +31,15 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from lcvade.atomic_files import write_text_atomic
+from models.atomic_files import write_text_atomic
+from models.errors import LCVaDEError
 
 CHECKPOINT_DIR = "checkpoint"
 POINTER_FILE = "latest.json"
 NOISE_KEY = "rng.noise"
 
 
-class ResumeError(Exception):
+class ResumeError(LCVaDEError):
     """A checkpoint cannot be resumed; the message says why."""
 
 

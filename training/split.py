@@ -22,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from models.errors import LCVaDEError
 
-class SplitError(ValueError):
+
+class SplitError(LCVaDEError):
     """The data cannot be split as requested; the message says why."""
 
 

@@ -1,4 +1,6 @@
-"""The LC-VaDE training loop: class-balanced batches, Adam, the loss of eq. 9.8.
+"""The pieces of the LC-VaDE training loop: class-balanced batches, Adam, one step of eq. 9.8.
+
+The loop itself, with checkpoints and resumption, is :func:`training.fitting.fit`.
 
 The thesis takes p(y) uniform because training forces label balance (section 9.4.2): every
 batch holds the same number of curves of each class, drawn without replacement within an
@@ -9,12 +11,11 @@ reproducible on its own -- resuming at epoch e replays exactly what an uninterru
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from lcvade.batching import CurveBatch, collate
 from lcvade.config import LCVaDEConfig
@@ -155,46 +156,3 @@ def train_step(
     loss.backward()
     optimizer.step()
     return terms.summary()
-
-
-def train_epoch(
-    model: LCVaDE,
-    data: TrainingSet,
-    optimizer: torch.optim.Optimizer,
-    *,
-    batch_size: int,
-    seed: int,
-    epoch: int,
-    device: torch.device | str = "cpu",
-    progress: bool = False,
-    on_batch: Callable[[dict[str, float]], None] | None = None,
-) -> dict[str, float]:
-    """One pass of class-balanced mini-batches; returns the epoch means of the loss terms."""
-    model.train()
-    batches, noise = epoch_plan(
-        data.labels.numpy(), model.config.n_classes, batch_size, seed, epoch, device
-    )
-    totals: dict[str, float] = {}
-    bar = tqdm(batches, desc=f"epoch {epoch + 1}", unit="batch", disable=not progress, leave=False)
-    for index in bar:
-        summary = train_step(model, data, optimizer, index, noise, device)
-        for key, value in summary.items():
-            totals[key] = totals.get(key, 0.0) + value
-        bar.set_postfix(loss=f"{summary['loss']:.1f}", rec=f"{summary['reconstruction']:.1f}")
-        if on_batch is not None:
-            on_batch(summary)
-    return {key: value / len(batches) for key, value in totals.items()}
-
-
-@torch.no_grad()
-def evaluate_accuracy(model: LCVaDE, data: TrainingSet, batch_size: int = 512) -> float:
-    """Accuracy of argmax q(y|z,f) (z at the mean of q(z|x,t)) on ``data``."""
-    model.eval()
-    device = next(model.parameters()).device
-    hits = 0
-    for start in range(0, len(data), batch_size):
-        part = data.batch.select(slice(start, start + batch_size)).to(device)
-        scores = model.score(part)
-        predicted = scores.log_q_y.argmax(-1).cpu()
-        hits += int((predicted == data.labels[start : start + batch_size]).sum())
-    return hits / max(len(data), 1)

@@ -8,8 +8,7 @@ Quick start::
     curves = to_lightcurves(lightcurves, objects)                        # LightCurve objects
     write_simulation("sims/ztf", 1_000_000, seed=1, cadence="ztf")      # streamed to disk
 
-See the section *Simulated light curves* of the project README for the models, labels
-and output layout.
+See docs/simulation.md for the models, labels and output layout.
 """
 
 from lcvade.simulation.cadence import CADENCES, CadenceSpec, Sampling, get_cadence

@@ -366,7 +366,7 @@ def simulate(
 
     ``lightcurves`` is the long-format table ``object_id, time, mag, mag_err, band`` sorted by
     object and time; ``objects`` has one row per object with ``object_id, label, period`` and
-    further truth columns (see the README, *Simulated light curves*).  ``cadence`` is a name of
+    further truth columns (see docs/simulation.md).  ``cadence`` is a name of
     :data:`~lcvade.simulation.cadence.CADENCES` or a :class:`CadenceSpec`; ``photometry``
     defaults to the cadence's survey.  For large runs use
     :func:`lcvade.simulation.writer.write_simulation`, which streams to disk.

@@ -161,7 +161,7 @@ def write_simulation(
 
 
 def _manifest(spec, n: int, n_points: int, fmt: str, chunk_size: int) -> dict:
-    from lcvade.version import __version__
+    from models.version import __version__
 
     cadence = asdict(spec.cadence)
     photometry = asdict(spec.photometry)

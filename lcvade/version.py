@@ -1,3 +1,0 @@
-"""The package version, recorded in every checkpoint manifest."""
-
-__version__ = "0.1.0"

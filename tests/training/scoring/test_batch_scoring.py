@@ -1,0 +1,283 @@
+"""End-to-end batch scoring in one process: inputs, rows in = rows out, parts, resume, FDR."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from astropy.table import Table
+from batch_data import periodic_table, table_curves
+
+import lcvade
+from lcvade.calibration import benjamini_hochberg
+from training.scoring.job import ScoreJobConfig
+from training.scoring.output import finished_parts, part_path
+from training.scoring.run import ScoreRunError, run_scoring
+
+QUIET = {"progress": False}
+
+
+def _objects_of(table: pd.DataFrame) -> set[str]:
+    return set(table["object_id"].astype(str))
+
+
+def _read(path) -> pd.DataFrame:
+    return pd.read_parquet(path).sort_values("object_id").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def photometry(tmp_path_factory):
+    """60 periodic objects plus a few that cannot be scored, written as CSV."""
+    table = periodic_table(60, seed=11)
+    short = periodic_table(4, seed=12, points=(4, 8), prefix="short")
+    folder = tmp_path_factory.mktemp("inputs")
+    both = pd.concat([table, short], ignore_index=True)
+    both.to_csv(folder / "lc.csv", index=False)
+    return both, folder
+
+
+def test_scores_equal_the_python_api_and_no_object_is_lost(photometry, single_band_model, tmp_path):
+    table, folder = photometry
+    summary = run_scoring(
+        [folder / "lc.csv"],
+        single_band_model,
+        tmp_path / "out",
+        config=ScoreJobConfig(chunk_size=20),
+        **QUIET,
+    )
+    results = _read(tmp_path / "out")
+    assert summary.rows == len(results) == len(_objects_of(table))
+    assert set(results["object_id"]) == _objects_of(table)
+    rejected = results[results["status"] == "rejected"]
+    assert set(rejected["object_id"]) == {f"short{i:04d}" for i in range(4)}
+    assert rejected["reason"].str.contains("at least 10 are needed").all()
+    assert rejected["ias"].isna().all()
+
+    scorer = lcvade.load(single_band_model)
+    curves = table_curves(table[~table["object_id"].str.startswith("short")])
+    expected = {r.id: r for r in scorer.score(curves)}
+    ok = results[results["status"] == "ok"].set_index("object_id")
+    assert len(ok) == len(expected) == 60
+    for object_id, row in ok.iterrows():
+        want = expected[object_id]
+        # float32 scores move in their last digits with the batch a curve shares
+        assert row["ias"] == pytest.approx(want.ias, rel=1e-5)
+        assert row["period"] == pytest.approx(want.period, rel=1e-9)
+        assert row["p_value"] == pytest.approx(want.p_value)
+        assert row["predicted_class"] == want.predicted_class
+        assert row["prob_sine"] == pytest.approx(want.class_probabilities["sine"], abs=1e-5)
+        assert row["period_source"] == "estimated"
+        assert row["period_method"] == scorer.period_search.method == want.period_method
+    probabilities = ok[["prob_sine", "prob_sawtooth", "prob_dip"]].sum(axis=1)
+    np.testing.assert_allclose(probabilities, 1.0, atol=1e-4)  # float32 posteriors
+    np.testing.assert_allclose(ok["anomaly_score"], -ok["ias"])
+
+
+def test_parquet_file_partitioned_directory_votable_and_csv_give_the_same_rows(
+    photometry, single_band_model, tmp_path
+):
+    table, folder = photometry
+    subset = table[table["object_id"].isin(sorted(_objects_of(table))[:30])]
+    subset.to_parquet(tmp_path / "lc.parquet", index=False)
+    partitioned = tmp_path / "partitioned"
+    for k, (_, rows) in enumerate(subset.groupby(subset.index % 3)):
+        target = partitioned / f"night={k}"
+        target.mkdir(parents=True)
+        rows.to_parquet(target / "part-0.parquet", index=False)
+    Table.from_pandas(subset).write(tmp_path / "lc.xml", format="votable")
+    subset.to_csv(tmp_path / "lc.csv", index=False)
+
+    outputs = {}
+    for k, name in enumerate(("lc.csv", "lc.parquet", "partitioned", "lc.xml")):
+        run_scoring(
+            [tmp_path / name],
+            single_band_model,
+            tmp_path / f"out{k}",
+            config=ScoreJobConfig(chunk_size=10),
+            **QUIET,
+        )
+        outputs[name] = _read(tmp_path / f"out{k}")
+    reference = outputs["lc.csv"]
+    assert len(reference) == 30
+    for name, result in outputs.items():
+        # the part count is estimated per format, so curves may share other batches: float32
+        # scores then differ in their last digits
+        pd.testing.assert_frame_equal(result, reference, rtol=1e-5, obj=name)
+
+
+def test_given_periods_from_the_object_table_are_used(photometry, single_band_model, tmp_path):
+    table, folder = photometry
+    ids = sorted(_objects_of(table))[:5]
+    objects = pd.DataFrame({"object_id": ids + ["nowhere"], "period": [1.25] * 5 + [2.0]})
+    objects.to_csv(tmp_path / "objects.csv", index=False)
+    subset = table[table["object_id"].isin(ids)]
+    subset.to_csv(tmp_path / "lc.csv", index=False)
+    run_scoring(
+        [tmp_path / "lc.csv"],
+        single_band_model,
+        tmp_path / "out.parquet",
+        objects=tmp_path / "objects.csv",
+        **QUIET,
+    )
+    results = _read(tmp_path / "out.parquet").set_index("object_id")
+    assert len(results) == 6
+    assert results.loc["nowhere", "reason"] == "no photometry rows for this object"
+    scored = results.drop(index="nowhere")
+    assert (scored["period_source"] == "given").all() and (scored["period"] == 1.25).all()
+    assert scored["period_confidence"].isna().all()
+    assert (scored["period_method"] == "given").all()
+
+
+def test_chunking_bounds_the_objects_per_part_and_a_single_csv_is_assembled(
+    photometry, single_band_model, tmp_path
+):
+    table, folder = photometry
+    parts = []
+    out = tmp_path / "scores.csv"
+    summary = run_scoring(
+        [folder / "lc.csv"],
+        single_band_model,
+        out,
+        config=ScoreJobConfig(chunk_size=16),
+        on_part=parts.append,
+        **QUIET,
+    )
+    n_objects = len(_objects_of(table))
+    assert summary.parts == len(parts) == int(np.ceil(n_objects / 16))
+    assert max(p["rows"] for p in parts) <= 2 * 16  # a hash bucket holds about chunk_size
+    assert sum(p["rows"] for p in parts) == n_objects
+    assert not (tmp_path / "scores.csv.parts").exists()
+    written = pd.read_csv(out)
+    assert len(written) == n_objects and written["object_id"].is_unique
+    with pytest.raises(ScoreRunError, match="already exists"):
+        run_scoring([folder / "lc.csv"], single_band_model, out, **QUIET)
+
+
+class Interrupted(Exception):
+    """Stands for a crash of the run after some parts were written."""
+
+
+def test_a_rerun_resumes_and_skips_finished_parts(photometry, single_band_model, tmp_path):
+    table, folder = photometry
+    out = tmp_path / "out"
+    config = ScoreJobConfig(chunk_size=12)
+    written = []
+
+    def crash_after_two(done):
+        written.append(done["part"])
+        if len(written) == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        run_scoring(
+            [folder / "lc.csv"],
+            single_band_model,
+            out,
+            config=config,
+            on_part=crash_after_two,
+            **QUIET,
+        )
+    assert finished_parts(out) == set(written)
+    stamps = {j: part_path(out, j).stat().st_mtime_ns for j in written}
+    assert not (out / "_SUCCESS").exists()
+
+    resumed = []
+    summary = run_scoring(
+        [folder / "lc.csv"], single_band_model, out, config=config, on_part=resumed.append, **QUIET
+    )
+    assert sorted(p["part"] for p in resumed) == sorted(set(range(summary.parts)) - set(written))
+    assert {j: part_path(out, j).stat().st_mtime_ns for j in written} == stamps
+    assert summary.parts_scored == summary.parts - 2 and (out / "_SUCCESS").is_file()
+
+    clean = tmp_path / "clean"
+    run_scoring([folder / "lc.csv"], single_band_model, clean, config=config, **QUIET)
+    pd.testing.assert_frame_equal(_read(out), _read(clean))
+
+    again = []
+    run_scoring(
+        [folder / "lc.csv"], single_band_model, out, config=config, on_part=again.append, **QUIET
+    )
+    assert again == []  # a finished run is not scored twice
+
+    with pytest.raises(ScoreRunError, match="different settings"):
+        run_scoring(
+            [folder / "lc.csv"],
+            single_band_model,
+            out,
+            config=ScoreJobConfig(chunk_size=7),
+            **QUIET,
+        )
+    overwritten = run_scoring(
+        [folder / "lc.csv"],
+        single_band_model,
+        out,
+        overwrite=True,
+        config=ScoreJobConfig(chunk_size=30),
+        **QUIET,
+    )
+    assert overwritten.parts_scored == overwritten.parts == 3
+
+
+def test_fdr_flags_benjamini_hochberg_over_the_whole_run(single_band_model, tmp_path):
+    rng = np.random.default_rng(5)
+    normal = periodic_table(45, seed=21)
+    odd = []
+    for i in range(15):  # large-amplitude noise: nothing like the training classes
+        t = np.sort(rng.uniform(0, 60, 40))
+        odd.append(
+            pd.DataFrame(
+                {
+                    "object_id": f"odd{i}",
+                    "time": t,
+                    "mag_err": 0.02,
+                    "mag": 15 + rng.standard_cauchy(40).clip(-30, 30),
+                }
+            )
+        )
+    pd.concat([normal, *odd]).to_csv(tmp_path / "lc.csv", index=False)
+    out = tmp_path / "out"
+    q = 0.2
+    summary = run_scoring(
+        [tmp_path / "lc.csv"],
+        single_band_model,
+        out,
+        config=ScoreJobConfig(chunk_size=15, fdr=q),
+        **QUIET,
+    )
+    assert summary.parts >= 4
+    results = _read(out)
+    flagged = benjamini_hochberg(results["p_value"].to_numpy(), q)
+    assert flagged.any(), "the test needs at least one discovery"
+    np.testing.assert_array_equal(results["is_anomaly"].to_numpy(bool), flagged)
+    assert summary.anomalies == flagged.sum()
+
+    # the same parts, re-flagged by the fixed threshold when rerun without --fdr
+    run_scoring(
+        [tmp_path / "lc.csv"],
+        single_band_model,
+        out,
+        config=ScoreJobConfig(chunk_size=15, p_value_threshold=0.05),
+        **QUIET,
+    )
+    rethresholded = _read(out)
+    np.testing.assert_array_equal(
+        rethresholded["is_anomaly"].to_numpy(bool), rethresholded["p_value"] < 0.05
+    )
+
+
+def test_parts_are_parquet_with_one_schema(photometry, single_band_model, tmp_path):
+    table, folder = photometry
+    summary = run_scoring(
+        [folder / "lc.csv"],
+        single_band_model,
+        tmp_path / "out",
+        config=ScoreJobConfig(chunk_size=50),
+        **QUIET,
+    )
+    schemas = {pq.read_schema(part_path(tmp_path / "out", j)) for j in range(summary.parts)}
+    assert len(schemas) == 1
+    (schema,) = schemas
+    assert schema.names[:3] == ["object_id", "n_points", "bands"]
+    assert schema.names[-3:] == ["status", "reason", "notes"]
+    assert not (tmp_path / "out" / "_staging").exists()
