@@ -59,6 +59,11 @@ def train_command(
     augment_min_fraction: float | None = typer.Option(
         None, "--augment-min-fraction", help="smallest fraction of points redrawn [0.5]"
     ),
+    feature_prior: str | None = typer.Option(
+        None,
+        "--feature-prior",
+        help="p(f|y) saved: learned, or observed (the fit curves' class moments) [learned]",
+    ),
     class_prior: str | None = typer.Option(
         None,
         "--class-prior",
@@ -117,6 +122,7 @@ def train_command(
         "augment": augment,
         "augment_min_fraction": augment_min_fraction,
         "period_cache": period_cache,
+        "feature_prior": feature_prior,
         "class_prior": class_prior,
         "calibration_fraction": calibration_fraction,
         "calibration_min": calibration_min,

@@ -99,6 +99,12 @@ class TrainConfig(BaseModel):
     augment_min_fraction: float = Field(
         default=0.5, gt=0.0, le=1.0, description="smallest fraction of a band's points redrawn"
     )
+    feature_prior: Literal["learned", "observed"] = Field(
+        default="learned",
+        description="p(f|y) of the saved model: 'learned' with the networks (on the augmented "
+        "redraws when augment is on), or 'observed', reset after the fit to the class moments "
+        "of the fit curves as observed, as p(f|y) starts",
+    )
     class_prior: Literal["uniform", "training"] = Field(
         default="uniform",
         description="p(y) of the saved model's classifier: 'uniform' (the thesis) or "

@@ -222,6 +222,10 @@ def _run_training(config: TrainConfig, argv: list[str] | None) -> TrainingResult
             f"{store.root}. Continue with the same command plus --resume"
         )
 
+    if config.feature_prior == "observed":
+        with torch.no_grad():
+            features = model.standardize(train_set.batch.features.to(device))
+            model.prior.initialize_features(features, train_set.labels.to(device))
     if config.class_prior == "training":
         counts = Counter(data.labels[split.train].tolist())
         options = model.config.model_dump() | {"class_weights": [counts[n] for n in class_names]}

@@ -47,12 +47,12 @@ def test_weights_round_trip_through_the_manifest_not_the_weights_file(tmp_path):
     assert "prior.log_weights" not in loaded.state_dict()
 
 
-def test_training_with_the_training_prior_stores_the_class_frequencies(tmp_path):
+def test_training_stores_the_class_frequencies_and_the_observed_feature_moments(tmp_path):
     data, objects = write_tables(tmp_path, n_per_class=30, seed=5)
     overrides = {
         "data": data, "objects": objects, "epochs": 1, "batch_size": 6, "seed": 3,
         "out": tmp_path / "model", "progress": False, "calibration_min": 6,
-        "class_prior": "training",
+        "class_prior": "training", "feature_prior": "observed",
     }  # fmt: skip
     run_training(build_config(None, overrides, {"channels": 4, "max_points": 60}))
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
@@ -65,3 +65,19 @@ def test_training_with_the_training_prior_stores_the_class_frequencies(tmp_path)
     names = manifest["class_names"]
     expected = np.array([train.count(n) for n in names], dtype=float)
     np.testing.assert_allclose(manifest["config"]["class_weights"], expected / expected.sum())
+    # p(f|y) is the class moments of the fit curves' (standardised) features, as observed
+    from lcvade.checkpoint import load_model as load
+    from training.data import load_labelled
+    from training.trainer import TrainingSet
+
+    model, _, _ = load(tmp_path / "model")
+    data = load_labelled(data, objects)
+    position = {str(i): k for k, i in enumerate(data.ids)}
+    fit = data.subset(np.array([position[str(i)] for i in seen["fit"]]))
+    batch = TrainingSet.build(model, fit.curves, fit.periods, [0] * len(fit.curves)).batch
+    f = model.standardize(batch.features).double().numpy()
+    for k, name in enumerate(names):
+        rows = f[np.asarray(fit.labels) == name]
+        np.testing.assert_allclose(
+            model.prior.f_mean[k].double().detach().numpy(), rows.mean(0), atol=2e-3
+        )
