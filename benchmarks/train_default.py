@@ -19,8 +19,7 @@ inlier.  The steps:
    ``--holdout`` fraction (0.15) of every class is held back from training altogether, so
    that ``benchmarks/default_model_real.py`` can count flags on curves neither the fit nor
    the calibration saw; the web page's bundled examples are always held back.  Every
-   simulator class has real examples here, so no simulated
-   curve is used.
+   simulator class has real examples here, so no simulated curve is used.
 2. **Train** with ``lcvade train`` and ``lcvade/data/models/default/train_config.toml``:
    no periods are given, so the training job searches them with the scorer's own search
    (cached in ``WORKDIR/model/period_cache.parquet``), and calibrates the p-values on a
