@@ -30,10 +30,9 @@ search runs in four steps, all set by one :class:`PeriodSearch` (recorded in eve
 
 4. **Doubling.**  An eclipsing binary caught at half its orbital period folds its primary and
    secondary eclipses on top of each other.  The doubled model lets even and odd cycles of the
-   winner differ in depth and in the timing of their minima (:func:`parity_fit`); it replaces
-   the winner when its Bayes factor over the single model exceeds 1
-   (:func:`doubling_log_evidence`, prior widths ``doubling_prior``), and the result says so in
-   ``doubled``.
+   winner differ in the depth of their minima (:func:`parity_fit`); it replaces the winner
+   when its Bayes factor over the single model exceeds 1 (:func:`doubling_log_evidence`,
+   prior width ``doubling_prior``), and the result says so in ``doubled``.
 
 The result's confidence combines the false-alarm probability of the periodogram peak under
 white noise (Baluev 2008, MNRAS 385, 1279) with the alias ambiguity: the BIC weight of the
@@ -105,9 +104,9 @@ class PeriodSearch:
     ``window_peaks``: local maxima taken per window; ``summed_harmonics``: harmonics summed in
     :func:`harmonic_sum`, whose ``n_peaks`` highest peaks are candidates too (0 or 1: none);
     ``test_doubling``: try twice the period, taken when the model whose even and odd cycles
-    differ wins by its Bayes factor (:func:`doubling_log_evidence`), with prior standard
-    deviations ``doubling_prior`` of the fractional depth difference and of the shift of the
-    secondary minimum in cycles (:func:`parity_fit`).
+    differ in depth wins by its Bayes factor (:func:`doubling_log_evidence`), with prior
+    standard deviation ``doubling_prior`` of the fractional depth difference
+    (:func:`parity_fit`).
 
     The defaults: 4 harmonics (RRab light curves need 3-4; more start to fit the noise of bands
     with ~50 points), the 5 highest peaks, aliases at 1 and 2 cycles per day (a night-time
@@ -115,8 +114,7 @@ class PeriodSearch:
     (several yearly side lobes, 1 / 365.25 c/d apart, around the sidereal and solar day), 8
     summed harmonics (eclipses 1/8 of the cycle wide and wider put most of their power in
     them), and a doubling prior that lets the minima differ by up to about their own depth
-    (0.5) and the secondary sit up to about 0.05 cycles from half way (a nearly circular
-    orbit).  ``docs/period-search.md`` has the ablation behind them.
+    (0.5).  ``docs/period-search.md`` has the ablation behind them.
     """
 
     grid: FrequencyGrid = field(default_factory=FrequencyGrid)
@@ -127,7 +125,7 @@ class PeriodSearch:
     window_peaks: int = 3
     summed_harmonics: int = 8
     test_doubling: bool = True
-    doubling_prior: tuple[float, float] = (0.5, 0.05)
+    doubling_prior: float = 0.5
 
     def __post_init__(self) -> None:
         if self.n_harmonics < 1 or self.n_peaks < 1 or self.window_peaks < 1:
@@ -136,15 +134,14 @@ class PeriodSearch:
             raise ValueError("summed_harmonics must be >= 0 (0: no summed-harmonic candidates)")
         if self.alias_orders < 0 or not (0 < self.alias_window < 0.5):
             raise ValueError("alias_orders must be >= 0 and 0 < alias_window < 0.5")
-        if len(self.doubling_prior) != 2 or not all(v > 0 for v in self.doubling_prior):
-            raise ValueError("doubling_prior must be two positive standard deviations")
+        if not self.doubling_prior > 0:
+            raise ValueError("doubling_prior must be a positive standard deviation")
 
     @property
     def method(self) -> str:
         """The settings as one line, recorded as ``period_method`` with every result."""
         g = self.grid
-        depth, shift = self.doubling_prior
-        doubling = f"bayes(depth={depth:g},shift={shift:g})" if self.test_doubling else "off"
+        doubling = f"bayes(depth={self.doubling_prior:g})" if self.test_doubling else "off"
         return (
             f"multiband-ls+bic periods={g.min_period:g}-{g.max_period:g}d "
             f"samples_per_peak={g.samples_per_peak} harmonics={self.n_harmonics} "
@@ -301,16 +298,16 @@ def parity_fit(
     Folded at ``P``, an eclipsing binary whose periodogram peak is at half its orbital period
     lays its primary and secondary eclipses on top of each other: cycle ``n = floor(f t)``
     holds the primary when ``n`` is even and the secondary when it is odd (or the other way
-    round).  The doubled model adds to the ``P`` model ``m(phi)`` the terms
-    ``(-1)^n [delta d(phi) + tau d'(phi)]``, with ``d = m - min m`` the depth profile and
-    ``d'`` its phase derivative: minima whose depths differ by the fraction ``delta``, and a
-    secondary minimum displaced from half way by ``tau`` cycles.  With the ``P`` model's
-    residuals ``r``, the regressors ``U`` (columns ``(-1)^n d``, ``(-1)^n d'``) and weights
+    round).  The doubled model adds to the ``P`` model ``m(phi)`` the term
+    ``(-1)^n delta d(phi)``, with ``d = m - min m`` the depth profile: minima of depths
+    ``(1 +- delta)`` times their mean.  With the ``P`` model's residuals ``r``, the regressors
+    ``U`` (here the one column ``(-1)^n d``; the algebra holds for any number) and weights
     ``W``, the weighted least-squares estimate is ``b = (U^T W U)^-1 U^T W r``, and its
-    covariance the heteroscedasticity-robust sandwich
-    ``C = (U^T W U)^-1 [sum_j w_j^2 e_j^2 u_j u_j^T] (U^T W U)^-1 N / (N - 2)``, ``e = r - U b``
-    (residuals that the ``P`` model leaves where the profile is steep, as at the fast rise of
-    an RRab, and errors that are too small, do not make a difference look significant).
+    covariance the heteroscedasticity-robust sandwich (HC3)
+    ``C = (U^T W U)^-1 [sum_j w_j^2 e_j^2 u_j u_j^T] (U^T W U)^-1``, with
+    ``e_j = (r_j - u_j^T b) / (1 - h_j)`` and ``h_j = w_j u_j^T (U^T W U)^-1 u_j`` (residuals
+    that the ``P`` model leaves where the profile is steep, as at the fast rise of an RRab,
+    and errors that are too small, do not make a difference look significant).
     ``None`` when there are too few residuals or the regressors are degenerate.
     """
     n, p = regressors.shape
@@ -544,7 +541,6 @@ class _Refit:
         for b, idx in enumerate(groups):
             self.band_index[idx] = b
         self.fundamental = np.array([idx.size >= MIN_POINTS_FOR_BAND_FUNDAMENTAL for idx in groups])
-        self.reference_band = int(np.argmax([idx.size for idx in groups]))
         self.time = curve.time - float(np.mean(curve.time))
         self.values = curve.mag - float(np.average(curve.mag, weights=curve.mag_err**-2.0))
         self.sigma = curve.mag_err
@@ -579,11 +575,10 @@ class _Refit:
 
         The model has up to ``max(n_harmonics, summed_harmonics)`` harmonics (a narrow eclipse
         needs many), as many as minimise the BIC.  The profile is each band's model on a grid
-        of 256 phases: ``d`` its depth below the
-        band's brightest model value and ``d'`` its phase derivative, read off at each point's
-        phase.  Residuals and regressors are averaged per epoch (:func:`epochs`, gap
-        ``P / 50``), so that the bands of one visit count once, and weighted by the inverse
-        variance of their means.
+        of 256 phases, ``d`` its depth below the band's brightest model value, read off at each
+        point's phase.  Residuals and regressors are
+        averaged per epoch (:func:`epochs`, gap ``P / 50``), so that the bands of one visit
+        count once, and weighted by the inverse variance of their means.
         """
         scale = self.band_scale(frequency)
         most = self.profile_harmonics
@@ -614,13 +609,10 @@ class _Refit:
         )
         model = model.reshape(self.n_bands, n_grid)
         depth = model - model.min(axis=1, keepdims=True)
-        slope = (np.roll(model, -1, axis=1) - np.roll(model, 1, axis=1)) * (n_grid / 2.0)
         cycles = frequency * self.time
         at = np.minimum((np.mod(cycles, 1.0) * n_grid).astype(np.int64), n_grid - 1)
         sign = 1.0 - 2.0 * np.mod(np.floor(cycles), 2.0)
-        profile = np.stack(
-            [sign * depth[self.band_index, at], sign * slope[self.band_index, at]], axis=1
-        )
+        profile = (sign * depth[self.band_index, at])[:, None]
         epoch = epochs(self.time, 0.02 / frequency)
         n_epochs = int(epoch.max()) + 1
         count = np.bincount(epoch, minlength=n_epochs)
@@ -677,7 +669,7 @@ def find_period(
     doubled = False
     if search.test_doubling and frequency / 2.0 >= f_min:
         fit = refit.parity_test(frequency)
-        prior = np.asarray(search.doubling_prior, dtype=np.float64)
+        prior = np.array([search.doubling_prior])
         doubled = fit is not None and doubling_log_evidence(*fit, prior) > 0.0
     weights = curve.mag_err**-2.0
     n_terms = max(search.n_harmonics, search.summed_harmonics)
