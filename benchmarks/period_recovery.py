@@ -159,15 +159,18 @@ ABLATIONS = {
     "1 harmonic": {"n_harmonics": 1},
     "3 harmonics": {"n_harmonics": 3},
     "5 harmonics": {"n_harmonics": 5},
+    "8 harmonics": {"n_harmonics": 8},
     "no aliases (top peaks only)": {"alias_orders": 0},
     "aliases at 1 c/d only": {"alias_orders": 1},
     "1 peak per window": {"window_peaks": 1},
+    "no summed-harmonic candidates": {"summed_harmonics": 0},
     "no doubling test": {"test_doubling": False},
     "highest peak only (the plain periodogram)": {
         "n_peaks": 1,
         "alias_orders": 0,
         "window_peaks": 1,
         "test_doubling": False,
+        "summed_harmonics": 0,
     },
 }
 

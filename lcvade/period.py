@@ -1,7 +1,7 @@
 """Period search: a multi-band periodogram, then alias-aware selection by a multi-harmonic fit.
 
 Folding (thesis eq. 9.1) needs each object's period.  For curves that arrive without one the
-search runs in three steps, all set by one :class:`PeriodSearch` (recorded in every result as
+search runs in four steps, all set by one :class:`PeriodSearch` (recorded in every result as
 :attr:`PeriodSearch.method`).
 
 1. **Periodogram.**  Each band gets a generalised (floating-mean, error-weighted) Lomb-Scargle
@@ -18,22 +18,29 @@ search runs in three steps, all set by one :class:`PeriodSearch` (recorded in ev
    day; the yearly side lobes at ``+- 1 / 365.25`` and the solar-day alias at exactly 1 c/d lie
    inside the window).  Within ``alias_window`` of each such place the ``window_peaks`` highest
    local maxima of ``P(f)`` are candidates, each refined by a parabola through it and its two
-   neighbours.
+   neighbours.  A narrow eclipse spreads its power over many harmonics, none of which need
+   stand out alone, so the ``n_peaks`` highest peaks of the periodogram summed over
+   ``summed_harmonics`` harmonics (:func:`harmonic_sum`) are candidates too.
 
 3. **Selection.**  Every candidate is refitted with a multi-band, multi-harmonic model
    (:func:`harmonic_design`: one shared phase, per-band offsets and fundamentals, shared higher
    harmonics, after VanderPlas & Ivezic 2015, ApJ 812, 18) and ranked by the Bayesian
    information criterion (:func:`bayesian_information_criterion`), minimised over the number
-   of harmonics up to ``n_harmonics``.  The winner's period is then doubled where the
-   minima of its even and odd cycles differ (:func:`minima_difference_statistic`, the unequal
-   eclipses of a binary caught at half its orbital period) by more than
-   ``doubling_threshold`` standard deviations; the result says so in ``doubled``.
+   of harmonics up to ``n_harmonics``.
+
+4. **Doubling.**  An eclipsing binary caught at half its orbital period folds its primary and
+   secondary eclipses on top of each other.  The doubled model lets even and odd cycles of the
+   winner differ in the depth of their minima (:func:`parity_fit`); it replaces the winner
+   when its Bayes factor over the single model exceeds 1 (:func:`doubling_log_evidence`,
+   prior width ``doubling_prior``), and the result says so in ``doubled``.
 
 The result's confidence combines the false-alarm probability of the periodogram peak under
 white noise (Baluev 2008, MNRAS 385, 1279) with the alias ambiguity: the BIC weight of the
-winner among all candidates (:func:`candidate_probability`).  The winner's period is reported
-at the refined periodogram frequency, so a single-band curve whose highest peak wins gets
-exactly the period of the plain periodogram search.
+winner among all candidates (:func:`candidate_probability`); the power behind the
+false-alarm probability is that of the winner's strongest harmonic on the periodogram
+(:func:`_strongest_harmonic`).  The winner's period is reported at the refined periodogram
+frequency, so a single-band curve whose highest peak wins gets exactly the period of the
+plain periodogram search.
 """
 
 from __future__ import annotations
@@ -94,16 +101,20 @@ class PeriodSearch:
     ``n_peaks``: distinct periodogram peaks taken as candidates; ``alias_orders``: aliases at
     ``1/P +- k f_sid`` for ``k = 1..alias_orders``; ``alias_window`` (cycles per day): the
     half-width searched around each alias and the least distance between distinct peaks;
-    ``window_peaks``: local maxima taken per window; ``test_doubling``: try twice the period,
-    taken when the minima of even and odd cycles differ by more than ``doubling_threshold``
-    standard deviations (:func:`minima_difference_statistic`).
+    ``window_peaks``: local maxima taken per window; ``summed_harmonics``: harmonics summed in
+    :func:`harmonic_sum`, whose ``n_peaks`` highest peaks are candidates too (0 or 1: none);
+    ``test_doubling``: try twice the period, taken when the model whose even and odd cycles
+    differ in depth wins by its Bayes factor (:func:`doubling_log_evidence`), with prior
+    standard deviation ``doubling_prior`` of the fractional depth difference
+    (:func:`parity_fit`).
 
     The defaults: 4 harmonics (RRab light curves need 3-4; more start to fit the noise of bands
     with ~50 points), the 5 highest peaks, aliases at 1 and 2 cycles per day (a night-time
     survey's window function has its strongest side lobes there), a window of 0.01 c/d
-    (several yearly side lobes, 1 / 365.25 c/d apart, around the sidereal and solar day), and a
-    doubling threshold of 6 sigma (a binary left at half its period is still usable, a doubled
-    pulsator is not).  ``docs/period-search.md`` has the ablation behind them.
+    (several yearly side lobes, 1 / 365.25 c/d apart, around the sidereal and solar day), 8
+    summed harmonics (eclipses 1/8 of the cycle wide and wider put most of their power in
+    them), and a doubling prior that lets the minima differ by up to about their own depth
+    (0.5).  ``docs/period-search.md`` has the ablation behind them.
     """
 
     grid: FrequencyGrid = field(default_factory=FrequencyGrid)
@@ -112,25 +123,31 @@ class PeriodSearch:
     alias_orders: int = 2
     alias_window: float = 0.01
     window_peaks: int = 3
+    summed_harmonics: int = 8
     test_doubling: bool = True
-    doubling_threshold: float = 6.0
+    doubling_prior: float = 0.5
 
     def __post_init__(self) -> None:
         if self.n_harmonics < 1 or self.n_peaks < 1 or self.window_peaks < 1:
             raise ValueError("n_harmonics, n_peaks and window_peaks must be >= 1")
+        if self.summed_harmonics < 0:
+            raise ValueError("summed_harmonics must be >= 0 (0: no summed-harmonic candidates)")
         if self.alias_orders < 0 or not (0 < self.alias_window < 0.5):
             raise ValueError("alias_orders must be >= 0 and 0 < alias_window < 0.5")
+        if not self.doubling_prior > 0:
+            raise ValueError("doubling_prior must be a positive standard deviation")
 
     @property
     def method(self) -> str:
         """The settings as one line, recorded as ``period_method`` with every result."""
         g = self.grid
+        doubling = f"bayes(depth={self.doubling_prior:g})" if self.test_doubling else "off"
         return (
             f"multiband-ls+bic periods={g.min_period:g}-{g.max_period:g}d "
             f"samples_per_peak={g.samples_per_peak} harmonics={self.n_harmonics} "
             f"peaks={self.n_peaks} aliases={self.alias_orders} window={self.alias_window:g} "
-            f"window_peaks={self.window_peaks} "
-            f"doubling={f'z>{self.doubling_threshold:g}' if self.test_doubling else 'off'}"
+            f"window_peaks={self.window_peaks} summed_harmonics={self.summed_harmonics} "
+            f"doubling={doubling}"
         )
 
 
@@ -148,13 +165,17 @@ def as_search(search: PeriodSearch | FrequencyGrid) -> PeriodSearch:
 class PeriodResult:
     """The outcome of a period search.
 
-    ``power`` is the chosen peak's normalised Lomb-Scargle power (0..1) and
-    ``false_alarm_probability`` the chance that white noise alone gives a peak this high
-    somewhere on the grid.  ``alias_probability`` is the BIC weight of the chosen period among
-    all candidates (aliases, other peaks, the doubled period), ``margin`` the BIC difference
-    to the runner-up (``runner_up_period``; ``inf`` and ``None`` when there was none), and
+    ``power`` is the normalised Lomb-Scargle power (0..1) of the highest periodogram peak
+    among the chosen frequency's harmonics ``k f``, ``k <= max(n_harmonics, summed_harmonics)``
+    (the peak itself when a periodogram peak wins; the strongest harmonic when a
+    summed-harmonic candidate or a subharmonic wins), and ``false_alarm_probability`` the
+    chance that white noise alone gives a peak this high somewhere on the grid.
+    ``alias_probability`` is the BIC weight of the chosen period among all candidates
+    (aliases, other peaks, summed-harmonic peaks), ``margin`` the BIC difference to the
+    runner-up (``runner_up_period``; ``inf`` and ``None`` when there was none), and
     ``confidence = (1 - false_alarm_probability) * alias_probability``.  ``doubled`` says that
-    the period is twice the periodogram's (the two halves of the cycle differ), and
+    the doubling test doubled the refit's winner (its even and odd cycles differ; a
+    candidate at the orbital period can also win the refit directly), and
     ``n_harmonics`` how many harmonics the chosen fit used.
     """
 
@@ -269,42 +290,63 @@ def band_amplitude_scale(
     return scale
 
 
-def minima_difference_statistic(
-    residual: np.ndarray, phase: np.ndarray, cycle: np.ndarray, n_bins: int
-) -> float:
-    """How strongly the residuals at minimum light differ between even and odd cycles.
+def parity_fit(
+    residual: np.ndarray, regressors: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """How even and odd cycles differ: the coefficients of the doubled model and their covariance.
 
     Folded at ``P``, an eclipsing binary whose periodogram peak is at half its orbital period
-    lays its primary and secondary eclipses on top of each other: cycle ``n = floor(f t)`` of
-    the half period holds the primary when ``n`` is even and the secondary when it is odd (or
-    the other way round).  The inputs are the residuals ``r`` of the points at minimum light
-    from the ``P`` model, their phases and cycles.  The phase is cut into ``n_bins`` bins
-    ``k``; in each bin holding both parities, ``d_k = mean(r_even) - mean(r_odd)`` with variance
-    ``v_k = s^2 (1 / n_even,k + 1 / n_odd,k)``, where ``s^2`` is the residuals' own scatter about
-    their bin-and-parity means (so errors that are too small, and the shape the model misses
-    in both parities alike, do not make a difference look significant).  The statistic is the
-    inverse-variance weighted mean difference over its standard deviation,
-    ``z = sum_k (d_k / v_k) / sqrt(sum_k 1 / v_k)``, ``N(0, 1)`` when the parities do not differ.
-    ``0`` when fewer than two bins hold both parities.
+    lays its primary and secondary eclipses on top of each other: cycle ``n = floor(f t)``
+    holds the primary when ``n`` is even and the secondary when it is odd (or the other way
+    round).  The doubled model adds to the ``P`` model ``m(phi)`` the term
+    ``(-1)^n delta d(phi)``, with ``d = m - min m`` the depth profile: minima of depths
+    ``(1 +- delta)`` times their mean.  With the ``P`` model's residuals ``r``, the regressors
+    ``U`` (here the one column ``(-1)^n d``; the algebra holds for any number) and weights
+    ``W``, the weighted least-squares estimate is ``b = (U^T W U)^-1 U^T W r``, and its
+    covariance the heteroscedasticity-robust sandwich (HC3)
+    ``C = (U^T W U)^-1 [sum_j w_j^2 e_j^2 u_j u_j^T] (U^T W U)^-1``, with
+    ``e_j = (r_j - u_j^T b) / (1 - h_j)`` and ``h_j = w_j u_j^T (U^T W U)^-1 u_j`` (residuals
+    that the ``P`` model leaves where the profile is steep, as at the fast rise of an RRab,
+    and errors that are too small, do not make a difference look significant).
+    ``None`` when there are too few residuals or the regressors are degenerate.
     """
-    if residual.size < 4:
-        return 0.0
-    bins = np.minimum((phase * n_bins).astype(np.int64), n_bins - 1)
-    cell = 2 * bins + (cycle % 2)
-    counts = np.bincount(cell, minlength=2 * n_bins).reshape(n_bins, 2)
-    sums = np.bincount(cell, weights=residual.astype(np.float64), minlength=2 * n_bins)
-    sums = sums.reshape(n_bins, 2)
-    means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-    dof = residual.size - int(np.count_nonzero(counts))
-    both = np.all(counts > 0, axis=1)
-    if dof < 2 or np.count_nonzero(both) < 2:
-        return 0.0
-    scatter = float(np.sum((residual - means.reshape(-1)[cell]) ** 2)) / dof
-    if scatter <= 0.0:
-        return 0.0
-    inverse = 1.0 / (scatter * (1.0 / counts[both, 0] + 1.0 / counts[both, 1]))
-    difference = means[both, 0] - means[both, 1]
-    return float(np.sum(difference * inverse) / math.sqrt(float(np.sum(inverse))))
+    n, p = regressors.shape
+    if n < p + 2:
+        return None
+    root = np.sqrt(weights)
+    a = regressors * root[:, None]
+    y = residual * root
+    gram = a.T @ a
+    if np.linalg.matrix_rank(gram) < p:
+        return None
+    coef = np.linalg.solve(gram, a.T @ y)
+    leverage = np.einsum("ij,ij->i", a, np.linalg.solve(gram, a.T).T)
+    left = a * ((y - a @ coef) / np.maximum(1.0 - leverage, 1e-3))[:, None]
+    meat = left.T @ left
+    covariance = np.linalg.solve(gram, np.linalg.solve(gram, meat).T)
+    return coef, 0.5 * (covariance + covariance.T)
+
+
+def doubling_log_evidence(coef: np.ndarray, covariance: np.ndarray, prior_sd: np.ndarray) -> float:
+    """Log Bayes factor of the doubled model over the single one, from :func:`parity_fit`.
+
+    The estimate ``b`` is ``N(beta, C)``; under the single model ``beta = 0``, under the doubled
+    one ``beta ~ N(0, S)``, ``S = diag(prior_sd^2)``.  So ``b ~ N(0, C)`` against
+    ``b ~ N(0, C + S)``, and
+    ``ln B = (b^T C^-1 b - b^T (C + S)^-1 b) / 2 - ln det(I + S C^-1) / 2``.
+    The second term is the Occam penalty: the better the data pin ``b`` down, the more a
+    difference of the prior's size must show before the doubled model is preferred.
+    """
+    prior = np.diag(np.asarray(prior_sd, dtype=np.float64) ** 2)
+    try:
+        fit = float(coef @ np.linalg.solve(covariance, coef))
+        wide = float(coef @ np.linalg.solve(covariance + prior, coef))
+        sign, logdet = np.linalg.slogdet(np.eye(coef.size) + prior @ np.linalg.inv(covariance))
+    except np.linalg.LinAlgError:
+        return -math.inf
+    if sign <= 0:
+        return -math.inf
+    return 0.5 * (fit - wide) - 0.5 * logdet
 
 
 def epochs(time: np.ndarray, gap: float) -> np.ndarray:
@@ -409,6 +451,33 @@ def _local_maxima(power: np.ndarray) -> np.ndarray:
     return maxima
 
 
+def _strongest_harmonic(power: np.ndarray, i: int, f_min: float, df: float, n_terms: int) -> int:
+    """Grid index of the highest of the powers that :func:`harmonic_sum` adds up at index ``i``."""
+    best = i
+    for k in range(2, n_terms + 1):
+        centre = k * i + int(round((k - 1) * f_min / df))
+        lo, hi = max(0, centre - k // 2), min(power.size, centre + k // 2 + 1)
+        if lo < hi:
+            j = lo + int(np.argmax(power[lo:hi]))
+            if power[j] > power[best]:
+                best = j
+    return best
+
+
+def _distinct_peaks(power: np.ndarray, maxima: np.ndarray, half: int, count: int) -> list[int]:
+    """The ``count`` highest of the local maxima ``maxima`` of ``power``, ``half`` apart."""
+    keep = min(maxima.size, max(50, 20 * count))
+    top = maxima[np.argpartition(-power[maxima], keep - 1)[:keep]] if keep else maxima
+    top = top[np.argsort(power[top], kind="stable")[::-1]]
+    peaks: list[int] = []
+    for i in top:
+        if all(abs(int(i) - p) > half for p in peaks):
+            peaks.append(int(i))
+            if len(peaks) == count:
+                break
+    return peaks
+
+
 def _candidate_indices(
     power: np.ndarray, f_min: float, df: float, search: PeriodSearch
 ) -> list[int]:
@@ -417,13 +486,7 @@ def _candidate_indices(
     if maxima.size == 0:
         return [int(np.argmax(power))]
     half = max(1, int(round(search.alias_window / df)))
-    top = maxima[np.argsort(power[maxima])[::-1][: max(50, 20 * search.n_peaks)]]
-    peaks: list[int] = []
-    for i in top:
-        if all(abs(int(i) - p) > half for p in peaks):
-            peaks.append(int(i))
-            if len(peaks) == search.n_peaks:
-                break
+    peaks = _distinct_peaks(power, maxima, half, search.n_peaks)
     centres = []
     for p in peaks:
         f = f_min + df * p
@@ -442,6 +505,31 @@ def _candidate_indices(
     return list(chosen)
 
 
+def harmonic_sum(power: np.ndarray, f_min: float, df: float, n_terms: int) -> np.ndarray:
+    """The periodogram summed over harmonics: ``S(f) = sum_{k=1..K} P(k f)``.
+
+    A signal with sharp features (a narrow eclipse) spreads its power over many harmonics of
+    its frequency, none of which need stand out alone; their sum does.  On the grid
+    ``f_i = f_min + i df``, ``P(k f_i)`` is the highest power within ``k df / 2`` of ``k f_i``
+    (the grid's half spacing, scaled by ``k``); harmonics beyond the grid add nothing.
+    """
+    n = power.size
+    total = power.copy()
+    padded = np.concatenate([np.zeros(n_terms), power, np.zeros(n_terms)])
+    for k in range(2, n_terms + 1):
+        half = k // 2
+        centre = int(round((k - 1) * f_min / df))  # k f_i sits at index k i + centre
+        count = max(0, -(-(n - centre) // k))
+        if count == 0:
+            continue
+        start = n_terms + centre - half
+        widest = padded[start : start + k * count : k].copy()
+        for j in range(1, 2 * half + 1):
+            np.maximum(widest, padded[start + j : start + j + k * count : k], out=widest)
+        total[:count] += widest
+    return total
+
+
 class _Refit:
     """The harmonic refits of one curve: BIC of each candidate frequency (step 3)."""
 
@@ -453,7 +541,6 @@ class _Refit:
         for b, idx in enumerate(groups):
             self.band_index[idx] = b
         self.fundamental = np.array([idx.size >= MIN_POINTS_FOR_BAND_FUNDAMENTAL for idx in groups])
-        self.reference_band = int(np.argmax([idx.size for idx in groups]))
         self.time = curve.time - float(np.mean(curve.time))
         self.values = curve.mag - float(np.average(curve.mag, weights=curve.mag_err**-2.0))
         self.sigma = curve.mag_err
@@ -462,6 +549,8 @@ class _Refit:
         room = (self.n // 2 - base) // 2 + 1
         self.n_harmonics = int(max(1, min(search.n_harmonics, room)))
         self.n_parameters = np.array([base + 2 * (h - 1) for h in range(1, self.n_harmonics + 1)])
+        most = max(search.n_harmonics, search.summed_harmonics)
+        self.profile_harmonics = int(max(1, min(most, room)))
 
     def _design(self, time: np.ndarray, band: np.ndarray, frequency: float, scale: np.ndarray):
         return harmonic_design(
@@ -481,36 +570,59 @@ class _Refit:
         design = self._design(self.time, self.band_index, frequency, self.band_scale(frequency))
         return nested_chi_squares(design, self.values, self.sigma)[self.n_parameters - 1]
 
-    def minima_difference(self, frequency: float, n_harmonics: int) -> float:
-        """:func:`minima_difference_statistic` for the model with ``n_harmonics`` at ``frequency``.
+    def parity_test(self, frequency: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """:func:`parity_fit` of the harmonic model at ``frequency``.
 
-        Minimum light is where the reference band's (most points) model is fainter than half
-        way from its median to its faintest value, on a grid of 256 phases.  Residuals are
-        averaged per epoch (:func:`epochs`, gap ``P / 50``) and the phase cut into
-        ``clip(n_epochs / 8, 10, 100)`` bins.
+        The model has up to ``max(n_harmonics, summed_harmonics)`` harmonics (a narrow eclipse
+        needs many), as many as minimise the BIC.  The profile is each band's model on a grid
+        of 256 phases, ``d`` its depth below the band's brightest model value, read off at each
+        point's phase.  Residuals and regressors are
+        averaged per epoch (:func:`epochs`, gap ``P / 50``), so that the bands of one visit
+        count once, and weighted by the inverse variance of their means.
         """
         scale = self.band_scale(frequency)
-        k = int(self.n_parameters[n_harmonics - 1])
-        design = self._design(self.time, self.band_index, frequency, scale)[:, :k]
+        most = self.profile_harmonics
+        full = harmonic_design(
+            self.time, self.band_index, self.n_bands, frequency, most, self.fundamental, scale
+        )
+        n_parameters = self.n_parameters[0] + 2 * np.arange(most)
+        chi2 = nested_chi_squares(full, self.values, self.sigma)[n_parameters - 1]
+        fit_scale = max(1.0, float(chi2[-1]) / max(1, self.n - int(n_parameters[-1])))
+        bic = [
+            bayesian_information_criterion(c, int(k), self.n, fit_scale)
+            for c, k in zip(chi2, n_parameters, strict=True)
+        ]
+        k = int(n_parameters[int(np.argmin(bic))])
+        design = full[:, :k]
         weighted = design / self.sigma[:, None]
         coef = np.linalg.lstsq(weighted, self.values / self.sigma, rcond=None)[0]
         residual = self.values - design @ coef
-        grid = np.arange(256) / 256.0
-        reference = np.full(grid.size, self.reference_band)
-        model = self._design(grid / frequency, reference, frequency, scale)[:, :k] @ coef
-        median, faintest = float(np.median(model)), float(model.max())
-        at_minimum = model >= faintest - 0.5 * (faintest - median)
+        n_grid = 256
+        grid = np.arange(n_grid) / n_grid
+        bands = np.repeat(np.arange(self.n_bands), n_grid)
+        phases = np.tile(grid, self.n_bands)
+        model = (
+            harmonic_design(
+                phases / frequency, bands, self.n_bands, frequency, most, self.fundamental, scale
+            )[:, :k]
+            @ coef
+        )
+        model = model.reshape(self.n_bands, n_grid)
+        depth = model - model.min(axis=1, keepdims=True)
+        cycles = frequency * self.time
+        at = np.minimum((np.mod(cycles, 1.0) * n_grid).astype(np.int64), n_grid - 1)
+        sign = 1.0 - 2.0 * np.mod(np.floor(cycles), 2.0)
+        profile = (sign * depth[self.band_index, at])[:, None]
         epoch = epochs(self.time, 0.02 / frequency)
         n_epochs = int(epoch.max()) + 1
         count = np.bincount(epoch, minlength=n_epochs)
+        variance = np.bincount(epoch, weights=self.sigma**2, minlength=n_epochs) / count**2
         mean_residual = np.bincount(epoch, weights=residual, minlength=n_epochs) / count
-        cycles = np.bincount(epoch, weights=frequency * self.time, minlength=n_epochs) / count
-        phase = np.mod(cycles, 1.0)
-        keep = at_minimum[np.minimum((phase * grid.size).astype(np.int64), grid.size - 1)]
-        n_bins = int(np.clip(n_epochs // 8, 10, 100))
-        return minima_difference_statistic(
-            mean_residual[keep], phase[keep], np.floor(cycles[keep]).astype(np.int64), n_bins
+        mean_profile = np.stack(
+            [np.bincount(epoch, weights=col, minlength=n_epochs) / count for col in profile.T],
+            axis=1,
         )
+        return parity_fit(mean_residual, mean_profile, 1.0 / variance)
 
     def scale(self, chi2_full: float) -> float:
         dof = max(1, self.n - int(self.n_parameters[-1]))
@@ -525,8 +637,16 @@ def find_period(
     power, f_min, df = periodogram(curve, search.grid)
     f_max = f_min + df * (power.size - 1)
     indices = _candidate_indices(power, f_min, df, search)
-    frequencies = np.array([_refine_peak(power, i, f_min, df) for i in indices])
+    frequencies = [_refine_peak(power, i, f_min, df) for i in indices]
     refit = _Refit(curve, search)
+    if search.summed_harmonics > 1:
+        summed = harmonic_sum(power, f_min, df, search.summed_harmonics)
+        half = max(1, int(round(search.alias_window / df)))
+        for i in _distinct_peaks(summed, _local_maxima(summed), half, search.n_peaks):
+            if all(abs(i - j) > half for j in indices):
+                indices.append(i)
+                frequencies.append(_refine_peak(summed, i, f_min, df))
+    frequencies = np.array(frequencies)
     chi2 = np.array([refit.chi_squares(f) for f in frequencies])  # (candidates, harmonics)
     scale = refit.scale(float(chi2[:, -1].min()))
     bic = np.array(
@@ -548,15 +668,16 @@ def find_period(
     n_harmonics = int(best_h[best] + 1)
     doubled = False
     if search.test_doubling and frequency / 2.0 >= f_min:
-        statistic = refit.minima_difference(frequency, n_harmonics)
-        doubled = abs(statistic) > search.doubling_threshold
+        fit = refit.parity_test(frequency)
+        prior = np.array([search.doubling_prior])
+        doubled = fit is not None and doubling_log_evidence(*fit, prior) > 0.0
     weights = curve.mag_err**-2.0
-    fap = baluev_false_alarm_probability(
-        power[indices[best]], len(curve), f_max, curve.time, weights
-    )
+    n_terms = max(search.n_harmonics, search.summed_harmonics)
+    peak = _strongest_harmonic(power, indices[best], f_min, df, n_terms)
+    fap = baluev_false_alarm_probability(power[peak], len(curve), f_max, curve.time, weights)
     return PeriodResult(
         period=(2.0 if doubled else 1.0) / frequency,
-        power=float(power[indices[best]]),
+        power=float(power[peak]),
         false_alarm_probability=fap,
         alias_probability=float(probabilities[best]),
         margin=math.inf if runner is None else float(candidate_bic[runner] - candidate_bic[best]),
