@@ -324,8 +324,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  not scored, {count}: {reason}")
     if args.out is not None:
         frame = pd.concat(saved).reset_index()
-        for column in frame.select_dtypes(include="object").columns:
-            frame[column] = frame[column].map(lambda v: v if v is None else str(v))
+        for column in frame.columns:
+            if pd.api.types.is_object_dtype(frame[column]):
+                frame[column] = frame[column].map(lambda v: v if v is None else str(v))
         frame.to_parquet(args.out, index=False)
         print(f"rows written to {args.out}")
     print(f"\n{time.perf_counter() - started:.0f} s")

@@ -9,15 +9,16 @@ scorer = lcvade.load()  # the bundled default model; lcvade.load("path/to/model"
 # real labelled curves bundled with the web page (service/static/examples/PROVENANCE.md):
 # four ASAS-3 V-band stars of known class and a ZTF type Ia supernova (r band, written R)
 EXAMPLES = Path(lcvade.__file__).parents[1] / "service" / "static" / "examples"
+# (catalogue class, survey band, what the default model should say)
 KNOWN = {
-    "asas_rr_lyrae_fm": ("RR_Lyrae_FM", "V"),
-    "asas_classical_cepheid": ("Classical_Cepheid", "V"),
-    "asas_mira": ("Mira", "V"),
-    "asas_w_ursae_maj": ("W_Ursae_Maj", "V"),
-    "ztf_sn_ia": ("SN Ia (a transient: the anomaly)", "R"),
+    "asas_rr_lyrae_fm": ("RR_Lyrae_FM", "V", "RRab, ordinary"),
+    "asas_classical_cepheid": ("Classical_Cepheid", "V", "DCEP, ordinary"),
+    "asas_mira": ("Mira", "V", "LPV, ordinary"),
+    "asas_w_ursae_maj": ("W_Ursae_Maj", "V", "EW, ordinary"),
+    "ztf_sn_ia": ("SN Ia (a transient)", "R", "an anomaly"),
 }
 band = (scorer.config.bands or ["mag"])[0]  # the default model reads one band
-for name, (label, survey_band) in KNOWN.items():
+for name, (label, survey_band, expected) in KNOWN.items():
     rows = pd.read_csv(EXAMPLES / f"{name}.csv")
     rows = rows[rows["band"] == survey_band]
     curve = lcvade.LightCurve(rows.time, rows.mag, rows.mag_err, rows.band.tolist(), id=name)
@@ -26,7 +27,8 @@ for name, (label, survey_band) in KNOWN.items():
     result = scorer.score([curve], band_map={survey_band: band})[0]
     print(
         f"{name} ({label}): {result.predicted_class}, p {result.p_value:.3f}, "
-        f"anomaly {result.is_anomaly}, read {result.bands_read}, period {result.period:.4g} d"
+        f"anomaly {result.is_anomaly}, read {result.bands_read}, period {result.period:.4g} d "
+        f"(expected: {expected})"
     )
     print("   why:", result.explanation.summary)
 

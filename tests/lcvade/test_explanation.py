@@ -33,17 +33,25 @@ def example_curves(names=ASAS) -> list[LightCurve]:
     return curves
 
 
+def renamed(curves: list[LightCurve], name: str) -> list[LightCurve]:
+    """The curves with their V points sent under another band ``name``."""
+    return [c.with_bands({"V": name}) for c in curves]
+
+
 @pytest.fixture(scope="module")
 def scored():
     scorer = lcvade.load("default", device="cpu")
-    curves = example_curves()
-    return scorer, curves, scorer.score(curves, band_map={"V": "I"})
+    band = scorer.config.bands[0]
+    # the V points sent as "ASAS_V", read as the model's band through the band map
+    curves = renamed(example_curves(), "ASAS_V")
+    return scorer, curves, scorer.score(curves, band_map={"ASAS_V": band})
 
 
 def test_the_terms_add_up_to_the_score_and_match_the_model(scored):
     scorer, curves, results = scored
+    band = scorer.config.bands[0]
     names = ["latent", *scorer.manifest.feature_names]
-    mapped = [c.with_bands({"V": "I"}) for c in curves]
+    mapped = [c.with_bands({"ASAS_V": band}) for c in curves]
     batch = collate(mapped, [r.period for r in results], scorer.config)
     model = evaluate_model(scorer.model, batch, terms=True)
     for i, r in enumerate(results):
@@ -55,7 +63,7 @@ def test_the_terms_add_up_to_the_score_and_match_the_model(scored):
         assert terms["latent"] == pytest.approx(latent, rel=1e-4, abs=1e-3)
         features = sum(v for k, v in terms.items() if k != "latent")
         assert features == pytest.approx(model.terms["expected_log_pf"][i], rel=1e-4, abs=1e-3)
-        assert r.bands_read == {"V": "I"}
+        assert r.bands_read == {"ASAS_V": band}
 
 
 def test_closest_class_period_and_amplitude(scored):
@@ -73,17 +81,38 @@ def test_closest_class_period_and_amplitude(scored):
         assert e.class_period == pytest.approx(10 ** (mu[-1] * std[-1] + mean[-1]), rel=1e-6)
         expected = (np.log10(r.period) - (mu[-1] * std[-1] + mean[-1])) / (sd[-1] * std[-1])
         assert e.period_deviation == pytest.approx(expected, rel=1e-4, abs=1e-4)
-        # the thesis feature set: the amplitude is the standard deviation s of the band
-        assert e.amplitude_feature == "mag_std_I"
-        assert e.class_amplitude == pytest.approx(mu[1] * std[1] + mean[1], rel=1e-6)
+        # the shape feature set: the amplitude is the peak-to-peak A_b, stored as log10 A_b
+        band = scorer.config.bands[0]
+        assert scorer.config.feature_set in ("shape", "shape_fold")
+        assert e.amplitude_feature == f"log10_amplitude_{band}"
+        assert e.class_amplitude == pytest.approx(10 ** (mu[0] * std[0] + mean[0]), rel=1e-6)
         assert e.closest_class in e.summary and "period" in e.summary
 
 
-def test_an_older_model_explains_with_the_terms_alone(scored):
-    _, _, results = scored
-    assert lcvade.read_manifest(BUNDLED_MODELS / "default").term_statistics is None
-    for r in results:
+def test_a_thesis_feature_model_explains_with_the_standard_deviation(tmp_path):
+    config = LCVaDEConfig(n_classes=2, channels=4, feature_set="thesis", bands=["V"])
+    save_model(LCVaDE(config), tmp_path / "m", class_names=["a", "b"])
+    result = lcvade.load(tmp_path / "m", device="cpu").score(example_curves(["asas_mira"]))[0]
+    e = result.explanation
+    assert e.amplitude_feature == "mag_std_V"
+    assert e.amplitude == pytest.approx(
+        float(np.std(example_curves(["asas_mira"])[0].mag)), rel=0.05
+    )
+
+
+def test_an_older_model_explains_with_the_terms_alone(scored, tmp_path):
+    scorer, curves, results = scored
+    assert scorer.manifest.term_statistics is not None
+    copy = tmp_path / "model"
+    shutil.copytree(BUNDLED_MODELS / "default", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["term_statistics"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    old = lcvade.load(copy, device="cpu")
+    again = old.score(curves, band_map={"ASAS_V": scorer.config.bands[0]})
+    for before, r in zip(results, again, strict=True):
         assert r.explanation.typical is None and r.explanation.dominant_term is None
+        assert r.explanation.terms == pytest.approx(before.explanation.terms)
 
 
 def test_the_dominant_term_is_the_one_furthest_below_typical(scored, tmp_path):
@@ -95,7 +124,9 @@ def test_the_dominant_term_is_the_one_furthest_below_typical(scored, tmp_path):
     stats = {n: {"median": 0.0, "spread": 1.0 + i} for i, n in enumerate(names)}
     manifest["term_statistics"] = stats
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    again = lcvade.load(copy, device="cpu").score(curves, band_map={"V": "I"})
+    again = lcvade.load(copy, device="cpu").score(
+        curves, band_map={"ASAS_V": scorer.config.bands[0]}
+    )
     for before, r in zip(results, again, strict=True):
         e = r.explanation
         expected = {n: before.explanation.terms[n] / stats[n]["spread"] for n in names}
@@ -120,18 +151,20 @@ def test_batch_output_carries_the_explanation_and_the_band_read(tmp_path):
     from lcvade import cli
 
     table = pd.concat([pd.read_csv(EXAMPLES / f"{n}.csv") for n in ASAS[:2]])
+    table = table.assign(band="ASAS_V")
     table.to_csv(tmp_path / "asas.csv", index=False)
+    band = lcvade.load("default", device="cpu").config.bands[0]
     cli._register_commands()
     out = tmp_path / "scores.parquet"
     result = CliRunner().invoke(
         cli.app,
-        ["score", str(tmp_path / "asas.csv"), "--out", str(out), "--band-map", "V=I",
+        ["score", str(tmp_path / "asas.csv"), "--out", str(out), "--band-map", f"ASAS_V={band}",
          "--no-progress", "--workers", "1"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     rows = pd.read_parquet(out).set_index("object_id")
     assert (rows["status"] == "ok").all() and len(rows) == 2
-    assert (rows["bands_read"] == "V as I").all()
+    assert (rows["bands_read"] == f"ASAS_V as {band}").all()
     total = rows["term_latent"] + rows["term_features"]
     np.testing.assert_allclose(total, rows["ias"], rtol=1e-12, atol=1e-9)
     assert (rows["closest_class"] == rows["predicted_class"]).all()
