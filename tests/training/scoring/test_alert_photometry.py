@@ -448,7 +448,7 @@ def test_a_record_type_defined_in_an_unread_field_is_still_read(tmp_path):
 
 
 def _has_cavro() -> bool:
-    from training import alerts
+    from training.scoring import alerts
 
     return alerts.cavro is not None
 
