@@ -91,6 +91,7 @@ def score(
     """
     from lcvade.lightcurve import LightCurve
     from lcvade.period import find_periods
+    from lcvade.tables import iter_curves
     from training.scoring.photometry_rows import photometry_frame
     from training.scoring.results import results_to_pandas, score_rows
 
@@ -106,14 +107,13 @@ def score(
     )
     periods = None
     if search_every_band:
-        groups = chosen.groupby(chosen["object_id"].astype(str), sort=True)
-        names = list(groups.groups)
-        curves = [
-            LightCurve(g["time"], g["mag"], g["mag_err"], g["band"].astype(str).tolist(), id=n)
-            for n, g in groups
-        ]
+        table = chosen[["object_id", "time", "mag", "mag_err", "band"]]
+        table = table.assign(object_id=table["object_id"].astype(str))
+        curves = [c for c in iter_curves(table) if isinstance(c, LightCurve)]
         found = find_periods(curves, scorer.period_search)
-        periods = pd.DataFrame({"object_id": names, "period": [r.period for r in found]})
+        periods = pd.DataFrame(
+            {"object_id": [c.id for c in curves], "period": [r.period for r in found]}
+        )
     table = score_rows(scorer, photometry, periods, n_jobs=None, band_map=band_map)
     results = results_to_pandas(table).set_index("object_id")
     labels = objects.assign(object_id=objects["object_id"].astype(str)).set_index("object_id")
@@ -136,9 +136,9 @@ def seen_ids(model_dir: Path, all_unseen: bool) -> set[str]:
 def inlier_rule(label: str, classes: set[str], class_families: set[str]) -> str | None:
     """``"class"`` when ``label``, or its common class across catalogues, is a model class;
     ``"family"`` when only its family is one of the model's; else None (not an inlier)."""
-    from training.class_families import OTHER, common_class, family_of
+    from training.class_families import OTHER, family_of
 
-    if label in classes or common_class(label) in classes:
+    if model_class(label, classes) is not None:
         return "class"
     family = family_of(label)
     return "family" if family != OTHER and family in class_families else None

@@ -1,7 +1,8 @@
 """The features f that p(f|y) models beside the latent code (thesis section 9.2).
 
-Two feature sets, chosen per model by ``LCVaDEConfig.feature_set``; both have two numbers per
-band and the log period, so F = 2B + 1.
+Three feature sets, chosen per model by ``LCVaDEConfig.feature_set``: two numbers per band
+and the log period, F = 2B + 1, for ``thesis`` and ``shape``; ``shape_fold`` adds one, the
+fold's significance, before the log period (F = 2B + 2).
 
 * ``thesis``: f = (m_b, s_b, log10 p), the mean and standard deviation of the magnitudes of
   band b.  The mean apparent magnitude m describes the survey's depth and the star's distance
@@ -138,7 +139,7 @@ def band_features(
     """The two per-band parts of f for one curve, from its magnitudes by band (B, L).
 
     ``mean`` and ``std`` are the band's m and s (:func:`lcvade.folding.band_statistics`);
-    f is then (first, second, log10 p).
+    f is then (first, second[, fold significance], log10 p).
     """
     if config.feature_set == "thesis":
         return mean, std
