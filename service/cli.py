@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import typer
 
+from lcvade.cli_options import with_config_flags
+from service.settings import SERVE_FLAGS, ServiceSettings
 
-def serve(
-    model: str | None = typer.Option(
-        None,
-        help="model directory or bundled model name (env LCVADE_MODEL, default: the bundled "
-        "model 'default')",
-    ),
-    host: str | None = typer.Option(
-        None, help="interface to listen on (env LCVADE_HOST, default 127.0.0.1)"
-    ),
-    port: int | None = typer.Option(None, help="TCP port (env LCVADE_PORT, default 8000)"),
-    device: str | None = typer.Option(
-        None, help="auto, cpu or cuda:N (env LCVADE_DEVICE, default auto)"
-    ),
-) -> None:
+
+@with_config_flags(SERVE_FLAGS)
+def serve(given: dict[str, dict[str, Any]]) -> None:
     """Serve a model over HTTP: scoring API under /v1, the web page at /, docs at /docs.
 
     Every setting also reads from LCVADE_* environment variables (see docs/service.md); options
@@ -30,11 +22,9 @@ def serve(
     from pydantic import ValidationError
 
     from lcvade.options import validation_summary
-    from service.settings import ServiceSettings
 
-    given = {"model": model, "host": host, "port": port, "device": device}
     try:
-        settings = ServiceSettings(**{k: v for k, v in given.items() if v is not None})
+        settings = ServiceSettings(**given[SERVE_FLAGS.key])
     except ValidationError as exc:
         raise typer.BadParameter(validation_summary(exc)) from exc
 

@@ -1,8 +1,10 @@
 """Settings of the scoring service, read from ``LCVADE_*`` environment variables.
 
 Every field can be set as ``LCVADE_<FIELD>`` (e.g. ``LCVADE_MODEL=/models/v3``,
-``LCVADE_MAX_BATCH=128``); the ``lcvade serve`` options override the environment.
-``LCVADE_API_KEYS`` is a comma-separated list.
+``LCVADE_MAX_BATCH=128``); the ``lcvade serve`` options (:data:`SERVE_FLAGS`, generated
+from the fields) override the environment.  Keys and CORS origins are read from the
+environment only, so that no secret stands on a command line.  ``LCVADE_API_KEYS`` is a
+comma-separated list.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lcvade.calibration import DEFAULT_P_VALUE_THRESHOLD
+from lcvade.cli_options import ConfigFlag, FlagGroup
 from lcvade.lightcurve import DEFAULT_MAX_POINTS
 
 MIB = 1024 * 1024
@@ -112,7 +115,9 @@ class ServiceSettings(BaseSettings):
         lt=1.0,
         description="is_anomaly = p_value < this",
     )
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="debug, info, warning or error"
+    )
     graceful_shutdown_s: float = Field(
         default=30.0, ge=0.0, description="how long shutdown waits for requests in flight"
     )
@@ -137,3 +142,23 @@ class ServiceSettings(BaseSettings):
         if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
             return value
         raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {value!r}")
+
+
+# The options of ``lcvade serve``: the settings of the process and its model workers.
+SERVE_FLAGS = FlagGroup.of(
+    ServiceSettings,
+    "model",
+    "host",
+    "port",
+    "device",
+    "max_batch",
+    "max_wait_ms",
+    "model_workers",
+    "model_threads",
+    "period_workers",
+    ConfigFlag("p_value_threshold", flag="--p-threshold"),
+    "request_timeout_s",
+    "log_level",
+    "graceful_shutdown_s",
+    key="service",
+)

@@ -1,7 +1,9 @@
 """The configuration of one training job, from defaults, a TOML file and command-line flags.
 
 Every option has one name, used both as a TOML key and, with dashes, as a command-line flag
-(``batch_size`` <-> ``--batch-size``).  Precedence: built-in defaults < the TOML file < flags.
+(``batch_size`` <-> ``--batch-size``); the flags are generated from the fields
+(:data:`TRAIN_FLAGS`, :data:`MODEL_FLAGS`, :mod:`lcvade.cli_options`).  Precedence:
+built-in defaults < the TOML file < flags.
 The model's hyper-parameters (any field of :class:`~lcvade.config.LCVaDEConfig` except
 ``n_classes``, which the data decide) go under a ``[model]`` table, e.g.::
 
@@ -28,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from lcvade.cli_options import ConfigFlag, FlagGroup, comma_list
 from lcvade.config import LCVaDEConfig
 from lcvade.options import parse_key_values, validation_summary
 from models.errors import LCVaDEError
@@ -205,13 +208,18 @@ def to_toml(config: TrainConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-MODEL_FLAGS = {
-    "channels": "--channels",
-    "z_rep": "--z-rep",
-    "z_kernel": "--z-kernel",
-    "max_points": "--max-points",
-    "feature_set": "--feature-set",
-}
+# The options of ``lcvade train``: every TrainConfig field but the [model] table, and the
+# model hyper-parameters that have an option of their own (any other goes through
+# --model-option KEY=VALUE).
+TRAIN_FLAGS = FlagGroup.every_field(
+    TrainConfig,
+    ConfigFlag("classes", parse=comma_list, metavar="A,B,..."),
+    key="options",
+    exclude=["model"],
+)
+MODEL_FLAGS = FlagGroup.of(
+    LCVaDEConfig, "channels", "z_rep", "z_kernel", "max_points", "feature_set", key="model"
+)
 
 
 def equivalent_command(config: TrainConfig) -> list[str]:
@@ -222,11 +230,10 @@ def equivalent_command(config: TrainConfig) -> list[str]:
     for key, value in current.items():
         if key == "model" or value == defaults[key] or value is None:
             continue
-        flag = "--" + key.replace("_", "-")
-        command += [flag, ",".join(value) if isinstance(value, list) else str(value)]
+        command += TRAIN_FLAGS.argv(key, value)
     for key, value in current["model"].items():
-        if key in MODEL_FLAGS:
-            command += [MODEL_FLAGS[key], str(value)]
+        if key in MODEL_FLAGS.flags_by_name:
+            command += MODEL_FLAGS.argv(key, value)
         else:
             command += ["--model-option", f"{key}={json.dumps(value)}"]
     return command

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import tomllib
+from typing import Any
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
-from training.config import ConfigError, TrainConfig, build_config, to_toml
+from lcvade.cli_options import with_config_flags
+from lcvade.config import LCVaDEConfig
+from training.config import (
+    MODEL_FLAGS,
+    TRAIN_FLAGS,
+    ConfigError,
+    TrainConfig,
+    build_config,
+    equivalent_command,
+    to_toml,
+)
+from training.scoring.cli import PHOTOMETRY_FLAGS, SCORE_FLAGS
+from training.scoring.job import ScoreJobConfig
 
 
 def test_defaults_follow_the_thesis():
@@ -68,3 +83,33 @@ def test_missing_or_broken_file(tmp_path):
     broken.write_text("epochs = = 3")
     with pytest.raises(ConfigError, match="not valid TOML"):
         build_config(broken)
+
+
+def test_every_setting_has_its_generated_option():
+    assert set(TRAIN_FLAGS.flags_by_name) == set(TrainConfig.model_fields) - {"model"}
+    assert set(SCORE_FLAGS.flags_by_name) == set(ScoreJobConfig.model_fields) - {"cuts"}
+    assert set(PHOTOMETRY_FLAGS.flags_by_name) == {"photometry"}  # other cuts: --cut NAME=VALUE
+    assert set(MODEL_FLAGS.flags_by_name) <= set(LCVaDEConfig.model_fields)
+
+
+def test_the_equivalent_command_parses_back_to_the_same_configuration(tmp_path):
+    config = build_config(
+        None,
+        {"classes": ["RRab", "EW"], "epochs": 4, "augment": False, "out": tmp_path / "m",
+         "feature_prior": "observed", "learning_rate": 3e-4, "period_cache": tmp_path / "c"},
+        {"channels": 16, "feature_set": "shape_fold"},
+    )  # fmt: skip
+    seen: dict[str, Any] = {}
+    app = typer.Typer()
+
+    @app.command()
+    @with_config_flags(TRAIN_FLAGS, MODEL_FLAGS)
+    def train(given: dict[str, dict[str, Any]]) -> None:
+        seen.update(given)
+
+    argv = equivalent_command(config)
+    assert argv[:2] == ["lcvade", "train"]
+    result = CliRunner().invoke(app, argv[2:])
+    assert result.exit_code == 0, result.output
+    again = build_config(None, seen["options"], seen["model"])
+    assert again == config

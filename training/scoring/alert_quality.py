@@ -53,7 +53,11 @@ class AlertCuts(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    photometry: Literal["auto", "difference"] = "auto"
+    photometry: Literal["auto", "difference"] = Field(
+        default="auto",
+        description="alerts: auto = apparent magnitudes for objects on a reference source, "
+        "difference magnitudes for transients; difference = difference magnitudes everywhere",
+    )
     reference_radius: float = Field(
         default=1.4,
         gt=0,

@@ -1,7 +1,8 @@
 """``lcvade score``: score light-curve tables and alert packets in batch (see training.scoring.run).
 
-Heavy modules (torch, pandas, dask) are imported inside the command, so ``lcvade --help``
-stays fast.
+The options that set :class:`training.scoring.job.ScoreJobConfig` fields are generated from
+them (:mod:`lcvade.cli_options`).  The running modules (dask, the scorer's workers) are
+imported inside the command.
 """
 
 from __future__ import annotations
@@ -9,21 +10,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from lcvade.calibration import DEFAULT_P_VALUE_THRESHOLD
+from lcvade.cli_options import ConfigFlag, FlagGroup, with_config_flags
 from lcvade.options import validation_summary
+from training.scoring.alert_quality import AlertCuts, parse_cuts
+from training.scoring.inputs import parse_band_map
+from training.scoring.job import ScoreJobConfig
 
 CUT_HELP = (
     "alert quality cut or photometry setting NAME=VALUE, repeatable: min_rb, min_drb, "
     "max_nbad, max_magdiff (ZTF), min_reliability, pixel_flags (Rubin; names joined by +), "
     "reference_radius, template_snr; VALUE off switches a cut off (see docs/alerts.md)"
 )
-PHOTOMETRY_HELP = (
-    "alerts: auto = apparent magnitudes for objects on a reference source, difference "
-    "magnitudes for transients; difference = difference magnitudes everywhere (default: auto)"
+# The options of ``lcvade score`` that set ScoreJobConfig and AlertCuts fields.
+SCORE_FLAGS = FlagGroup.every_field(
+    ScoreJobConfig,
+    ConfigFlag("band_map", parse=parse_band_map, metavar="NAME=BAND,..."),
+    ConfigFlag("p_value_threshold", flag="--p-threshold"),
+    key="job",
+    exclude=["cuts"],  # --photometry and --cut NAME=VALUE
 )
+PHOTOMETRY_FLAGS = FlagGroup.of(AlertCuts, "photometry", key="cuts")
 
 
 @contextmanager
@@ -44,22 +54,23 @@ def command_errors() -> Iterator[None]:
         raise typer.Exit(2) from exc
 
 
-def cut_settings(photometry: str | None, cut: list[str] | None) -> dict[str, object]:
-    """AlertCuts fields from ``--photometry`` and ``--cut`` (nothing given: empty)."""
-    from training.scoring.alert_quality import parse_cuts
+def job_settings(
+    given: dict[str, dict[str, Any]], cut: list[str], config: Path | None
+) -> ScoreJobConfig:
+    """The run's settings: the ``--config`` file's, overridden by the options given."""
+    job = (
+        ScoreJobConfig.from_toml(config, **given[SCORE_FLAGS.key])
+        if config is not None
+        else ScoreJobConfig(**given[SCORE_FLAGS.key])
+    )
+    cuts = parse_cuts(cut) | given[PHOTOMETRY_FLAGS.key]
+    if not cuts:
+        return job
+    merged = AlertCuts(**{**job.cuts.model_dump(), **cuts})
+    return ScoreJobConfig(**{**job.model_dump(), "cuts": merged})
 
-    settings = parse_cuts(cut or [])
-    if photometry is not None:
-        settings["photometry"] = photometry
-    return settings
 
-
-BAND_POLICY_HELP = (
-    "model of one band, object with several: best = the band with most points, merge = all "
-    "points as one band, require = reject the object"
-)
-
-
+@with_config_flags(SCORE_FLAGS, PHOTOMETRY_FLAGS)
 def score(
     inputs: list[Path] = typer.Argument(
         ...,
@@ -79,55 +90,8 @@ def score(
     objects: Path | None = typer.Option(
         None, "--objects", help="object table: object_id[, period] (periods not searched)"
     ),
-    band_policy: str | None = typer.Option(
-        None, "--band-policy", help=f"{BAND_POLICY_HELP} (default: best)"
-    ),
-    unknown_bands: str | None = typer.Option(
-        None,
-        "--unknown-bands",
-        help="points in bands the model does not know: drop or reject (default: drop)",
-    ),
-    sparse_bands: str | None = typer.Option(
-        None,
-        "--sparse-bands",
-        help="a band with too few points while another has enough: drop or reject (default: drop)",
-    ),
-    band_map: str | None = typer.Option(
-        None, "--band-map", help="rename input bands, e.g. 1=g,2=r,3=i for ZTF filter ids"
-    ),
-    chunk_size: int | None = typer.Option(
-        None, "--chunk-size", help="objects per output part, about (default: 10000)"
-    ),
-    scheduler: str | None = typer.Option(
-        None,
-        "--scheduler",
-        help="none (this process), local (a Dask LocalCluster) or a Dask scheduler address "
-        "such as tcp://host:8786 (default: none)",
-    ),
-    workers: int | None = typer.Option(
-        None, "--workers", help="workers of --scheduler local (default: 2)"
-    ),
-    threads: int | None = typer.Option(
-        None,
-        "--threads",
-        help="PyTorch threads with --scheduler none (default: 1, as on Dask workers, so both "
-        "give identical scores; the period search always uses every core)",
-    ),
-    fdr: float | None = typer.Option(
-        None,
-        "--fdr",
-        help="flag anomalies by Benjamini-Hochberg at this false-discovery rate over the run",
-    ),
-    p_threshold: float | None = typer.Option(
-        None,
-        "--p-threshold",
-        help=f"without --fdr: is_anomaly = p_value < this (default: {DEFAULT_P_VALUE_THRESHOLD})",
-    ),
-    batch_size: int | None = typer.Option(
-        None, "--batch-size", help="curves per model forward pass (default: 256)"
-    ),
-    device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:1 ..."),
-    photometry: str | None = typer.Option(None, "--photometry", help=PHOTOMETRY_HELP),
+    *,
+    given: dict[str, dict[str, Any]],
     cut: list[str] | None = typer.Option(None, "--cut", help=CUT_HELP),
     config: Path | None = typer.Option(
         None, "--config", help="TOML file with these settings (a score table); flags win"
@@ -141,37 +105,10 @@ def score(
 
     Reruns into the same --out resume: finished parts are kept.
     """
-    from training.scoring.alert_quality import AlertCuts
-    from training.scoring.inputs import parse_band_map
-    from training.scoring.job import ScoreJobConfig
     from training.scoring.run import run_scoring
 
-    flags = {
-        "band_policy": band_policy,
-        "unknown_bands": unknown_bands,
-        "sparse_bands": sparse_bands,
-        "chunk_size": chunk_size,
-        "scheduler": scheduler,
-        "workers": workers,
-        "threads": threads,
-        "fdr": fdr,
-        "p_value_threshold": p_threshold,
-        "batch_size": batch_size,
-        "device": device,
-    }
     with command_errors():
-        if band_map is not None:
-            flags["band_map"] = parse_band_map(band_map)
-        given = {k: v for k, v in flags.items() if v is not None}
-        job = (
-            ScoreJobConfig.from_toml(config, **given)
-            if config is not None
-            else ScoreJobConfig(**given)
-        )
-        cuts = cut_settings(photometry, cut)
-        if cuts:
-            merged = AlertCuts(**{**job.cuts.model_dump(), **cuts})
-            job = ScoreJobConfig(**{**job.model_dump(), "cuts": merged})
+        job = job_settings(given, cut or [], config)
         summary = run_scoring(
             inputs,
             model,

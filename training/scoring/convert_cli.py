@@ -7,12 +7,16 @@ See :mod:`training.scoring.convert`.  The photometry and quality-cut options are
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from training.scoring.cli import CUT_HELP, PHOTOMETRY_HELP, command_errors, cut_settings
+from lcvade.cli_options import with_config_flags
+from training.scoring.alert_quality import AlertCuts, parse_cuts
+from training.scoring.cli import CUT_HELP, PHOTOMETRY_FLAGS, SCORE_FLAGS, command_errors
 
 
+@with_config_flags(PHOTOMETRY_FLAGS, SCORE_FLAGS.only("band_map"))
 def convert(
     inputs: list[Path] = typer.Argument(
         ...,
@@ -28,11 +32,9 @@ def convert(
         "(VOTable), .fits or .ecsv",
         show_default=False,
     ),
-    photometry: str | None = typer.Option(None, "--photometry", help=PHOTOMETRY_HELP),
+    *,
+    given: dict[str, dict[str, Any]],
     cut: list[str] | None = typer.Option(None, "--cut", help=CUT_HELP),
-    band_map: str | None = typer.Option(
-        None, "--band-map", help="rename input bands, e.g. 1=g,2=r,3=i"
-    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing --out"),
 ) -> None:
     """Write the light-curve points of INPUT... as one long-format table, one row per point.
@@ -41,15 +43,12 @@ def convert(
     source_id, skip (why a point is not used), and the alert quality columns.  Every point is
     written, used or not; `lcvade score` reads the table and scores it as it would the inputs.
     """
-    from training.scoring.alert_quality import AlertCuts
     from training.scoring.convert import convert_inputs
-    from training.scoring.inputs import parse_band_map
 
     with command_errors():
-        cuts = AlertCuts(**cut_settings(photometry, cut))
-        summary = convert_inputs(
-            inputs, out, cuts=cuts, band_map=parse_band_map(band_map), overwrite=overwrite
-        )
+        cuts = AlertCuts(**(parse_cuts(cut or []) | given[PHOTOMETRY_FLAGS.key]))
+        band_map = given[SCORE_FLAGS.key].get("band_map", {})
+        summary = convert_inputs(inputs, out, cuts=cuts, band_map=band_map, overwrite=overwrite)
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.kinds.items())) or "none"
     typer.echo(
         f"{summary.rows} rows of {summary.objects} objects -> {summary.out}: "

@@ -32,22 +32,49 @@ class ScoreJobConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     chunk_size: int = Field(default=10_000, ge=1, description="objects per output part (about)")
-    band_policy: MultiBandPolicy = "best"
-    unknown_bands: UnknownBandPolicy = "drop"
-    sparse_bands: SparseBandPolicy = "drop"
-    band_map: dict[str, str] = Field(default_factory=dict, description="input band renames")
-    p_value_threshold: float = Field(default=DEFAULT_P_VALUE_THRESHOLD, gt=0, lt=1)
-    fdr: float | None = Field(default=None, gt=0, lt=1, description="Benjamini-Hochberg q")
+    band_policy: MultiBandPolicy = Field(
+        default="best",
+        description="model of one band, object with several: best = the band with most "
+        "points, merge = all points as one band, require = reject the object",
+    )
+    unknown_bands: UnknownBandPolicy = Field(
+        default="drop", description="points in bands the model does not know: drop or reject"
+    )
+    sparse_bands: SparseBandPolicy = Field(
+        default="drop",
+        description="a band with too few points while another has enough: drop or reject",
+    )
+    band_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="rename input bands, e.g. 1=g,2=r,3=i for ZTF filter ids",
+    )
+    p_value_threshold: float = Field(
+        default=DEFAULT_P_VALUE_THRESHOLD,
+        gt=0,
+        lt=1,
+        description="without fdr: is_anomaly = p_value < this",
+    )
+    fdr: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="flag anomalies by Benjamini-Hochberg at this false-discovery rate q over "
+        "the run",
+    )
     batch_size: int = Field(default=256, ge=1, description="curves per model forward pass")
-    device: str = "auto"
-    scheduler: str = Field(default="none", description="none, local, or a Dask address")
-    workers: int = Field(default=2, ge=1, description="workers of a local Dask cluster")
+    device: str = Field(default="auto", description="auto, cpu, cuda, cuda:1 ...")
+    scheduler: str = Field(
+        default="none",
+        description="none (this process), local (a Dask LocalCluster) or a Dask scheduler "
+        "address such as tcp://host:8786",
+    )
+    workers: int = Field(default=2, ge=1, description="workers of --scheduler local")
     threads: int | None = Field(
         default=1,
         ge=1,
         description="PyTorch threads without Dask (None: PyTorch's default). One thread, as on "
         "Dask workers, makes the scores identical to a Dask run's; more threads may change "
-        "them in the last float32 digits",
+        "them in the last float32 digits; the period search always uses every core",
     )
     staging_buffer_rows: int = Field(
         default=250_000, ge=1000, description="rows read and held at once while staging"
