@@ -5,15 +5,24 @@
 
 ``train`` resumes from the checkpoint already in ``--out`` unless ``--no-resume``;
 ``evaluate`` prints the columns of Table 6.4 (and the clustering accuracy for VaDE/MPCC).
-Heavy imports happen inside the commands so that ``lcvade --help`` stays fast.
+The options of ``train`` are generated from the fields of :class:`models.gi_train.TrainConfig`
+(:mod:`lcvade.cli_options`).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
+
+from lcvade.cli_options import FlagGroup, with_config_flags
+from models.gi_train import TrainConfig
+
+# The options of ``lcvade gi train``: every field of a run but the model's own
+# hyper-parameters, which ``--set KEY=VALUE`` gives.
+GI_TRAIN_FLAGS = FlagGroup.every_field(TrainConfig, key="run", exclude=["hyper"])
 
 app = typer.Typer(
     name="gi",
@@ -34,50 +43,29 @@ def _parse_settings(settings: list[str]) -> dict[str, object]:
 
 
 @app.command()
+@with_config_flags(GI_TRAIN_FLAGS)
 def train(
-    model: str = typer.Option(
-        "mpcc", help="vae, wvae, jsvae, mmd, aim, ali, alice, veegan, vade or mpcc"
-    ),
-    data: str = typer.Option(
-        "digits",
-        help="digits, mnist, fashion-mnist, cifar10, cifar100, "
-        "a folder under the image root, or a folder path",
-    ),
-    steps: int = typer.Option(1000, min=0, help="training iterations (in total, when resuming)"),
     out: Path = typer.Option(..., help="checkpoint folder (created; resumed from if present)"),
-    batch_size: int = typer.Option(64, min=2),
-    seed: int = typer.Option(0),
-    checkpoint_every: int = typer.Option(500, min=1),
-    data_root: Path | None = typer.Option(None, help="folder holding the local data sets"),
+    *,
+    given: dict[str, dict[str, Any]],
     setting: list[str] = typer.Option(
         [], "--set", help="model hyper-parameter KEY=VALUE, e.g. --set width=8 --set beta=0.33"
     ),
     resume: bool = typer.Option(True, help="continue from the checkpoint in --out"),
-    threads: int | None = typer.Option(None, min=1, help="torch CPU threads"),
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Train one model and write its checkpoint (safetensors + manifest.json) to --out."""
-    from models.gi_train import TrainConfig
     from models.gi_train import train as run_training
 
     try:
-        cfg = TrainConfig(
-            model=model,
-            data=data,
-            data_root=None if data_root is None else str(data_root),
-            steps=steps,
-            batch_size=batch_size,
-            seed=seed,
-            checkpoint_every=checkpoint_every,
-            threads=threads,
-            hyper=_parse_settings(setting),
-        )
+        cfg = TrainConfig(**given[GI_TRAIN_FLAGS.key], hyper=_parse_settings(setting))
         result = run_training(cfg, out, resume=resume, progress=progress)
     except ValueError as exc:  # LCVaDEError and pydantic ValidationError
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(
-        f"{model}: trained to step {result.step} (from {result.resumed_from}); checkpoint in {out}"
+        f"{cfg.model}: trained to step {result.step} (from {result.resumed_from}); "
+        f"checkpoint in {out}"
     )
 
 
@@ -102,7 +90,7 @@ def evaluate(
     from models.classifier import GenerationScorer, train_classifier
     from models.evaluation import evaluate_model, format_table
     from models.gi_checkpoint import load_checkpoint
-    from models.gi_train import TrainConfig, training_split
+    from models.gi_train import training_split
 
     try:
         ckpt = load_checkpoint(checkpoint)

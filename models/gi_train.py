@@ -37,17 +37,27 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = "mpcc"
-    data: str = "digits"
-    data_root: str | None = None
-    steps: int = Field(1000, ge=0)
-    batch_size: int = Field(64, ge=2)
-    seed: int = 0
-    test_fraction: float = Field(0.2, ge=0, lt=1)
-    split_seed: int = 0
-    checkpoint_every: int = Field(500, ge=1)
-    threads: int | None = Field(None, ge=1)
-    hyper: dict[str, Any] = {}
+    model: str = Field(
+        "mpcc", description="vae, wvae, jsvae, mmd, aim, ali, alice, veegan, vade or mpcc"
+    )
+    data: str = Field(
+        "digits",
+        description="digits, mnist, fashion-mnist, cifar10, cifar100, a folder under the "
+        "image root, or a folder path",
+    )
+    data_root: str | None = Field(None, description="folder holding the local data sets")
+    steps: int = Field(1000, ge=0, description="training iterations (in total, when resuming)")
+    batch_size: int = Field(64, ge=2, description="images per mini-batch")
+    seed: int = Field(0, description="seed of the weights and the batch sampler")
+    test_fraction: float = Field(
+        0.2, ge=0, lt=1, description="share of the images held out for evaluation (stratified)"
+    )
+    split_seed: int = Field(0, description="seed of the train/test split")
+    checkpoint_every: int = Field(500, ge=1, description="steps between checkpoints")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads")
+    hyper: dict[str, Any] = Field(
+        default_factory=dict, description="the model's hyper-parameters (its config_class)"
+    )
 
 
 @dataclass

@@ -29,11 +29,13 @@ def test_train_then_evaluate_mpcc(tmp_path: Path) -> None:
     out = tmp_path / "mpcc"
     args = ["train", "--model", "mpcc", "--data", "digits", "--steps", "2", "--out", str(out)]
     extra = ["--set", "n_clusters=10", "--set", "d_steps=1", "--set", "e_steps=1"]
-    result = runner.invoke(app, [*args, *TINY, *extra, "--no-progress"])
+    split = ["--test-fraction", "0.25", "--split-seed", "3"]  # options of TrainConfig fields
+    result = runner.invoke(app, [*args, *TINY, *extra, *split, "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "trained to step 2" in result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["model"] == "mpcc" and manifest["step"] == 2 and manifest["data"] == "digits"
+    assert (manifest["training"]["test_fraction"], manifest["training"]["split_seed"]) == (0.25, 3)
     assert (out / "model.safetensors").stat().st_size > 1000
 
     budget = ["--samples", "40", "--classifier-steps", "3", "--classifier-width", "2"]
