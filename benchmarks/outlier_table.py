@@ -336,6 +336,13 @@ def mean_std(values: list[float]) -> str:
     return f"{a.mean():.2f} ± {std:.2f}"
 
 
+def read_runs(path: Path) -> list[dict]:
+    """The runs recorded in a JSON-lines results file so far (none when it does not exist)."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def table_wall_time(runs: list[dict]) -> float:
     """Seconds the table's splits took: the sum of each split's recorded wall time."""
     splits = {(r["outlier_class"], r["seed"], r.get("split_wall_s", 0.0)) for r in runs}
@@ -443,9 +450,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; choose from {[*METHODS, *EXTRA_METHODS]}")
     results = args.results or args.workdir / "runs.jsonl"
-    done = []
-    if results.is_file():
-        done = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    done = read_runs(results)
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.report_only:
         runs = [r for r in done if r["seed"] in seeds and r["method"] in methods]

@@ -36,6 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.outlier_table import read_runs  # noqa: E402
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lightcurves"
 
 # name: (epochs, model options, augmentation options or None, what the row changes)
@@ -212,9 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"unknown rows {unknown}; choose from {list(ROWS)}")
     results = args.results or args.workdir / "runs.jsonl"
-    done = []
-    if results.is_file():
-        done = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    done = read_runs(results)
     seeds = [int(s) for s in args.seeds.split(",")]
     if not args.report_only:
         import torch

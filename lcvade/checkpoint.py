@@ -19,28 +19,26 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, field_validator
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from lcvade.calibration import IASCalibration
 from lcvade.config import LCVaDEConfig
 from lcvade.features import feature_names
 from lcvade.model import LCVaDE
-from models.atomic_files import file_sha256, write_atomic, write_text_atomic
 from models.errors import CheckpointError
-from models.manifests import read_versioned_manifest
+from models.manifests import MANIFEST_FILE as MANIFEST_FILE  # re-exported
+from models.manifests import WEIGHTS_FILE as WEIGHTS_FILE  # re-exported
+from models.manifests import WeightsFormat
 from models.version import __version__
 
 FORMAT_NAME = "lcvade-model"
 FORMAT_VERSION = 1
-MANIFEST_FILE = "manifest.json"
-WEIGHTS_FILE = "model.safetensors"
 CALIBRATION_KEY = "calibration.ias"
 # Options added after the first format version, at the values every older model was built with.
 THESIS_OPTIONS = {
@@ -82,6 +80,11 @@ class Manifest(BaseModel):
         return value
 
 
+MODEL_FORMAT: WeightsFormat[Manifest] = WeightsFormat(
+    FORMAT_NAME, FORMAT_VERSION, "model", Manifest
+)
+
+
 def save_model(
     model: LCVaDE,
     directory: str | os.PathLike[str],
@@ -106,8 +109,6 @@ def save_model(
         raise CheckpointError(
             f"{len(class_names)} class names given for a model of {config.n_classes} classes"
         )
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     if weights_dtype is not None:
         tensors = {
@@ -115,9 +116,8 @@ def save_model(
         }
     if calibration is not None:
         tensors[CALIBRATION_KEY] = torch.from_numpy(calibration.values.copy())
-    weights = out / WEIGHTS_FILE
-    write_atomic(weights, lambda p: save_file(tensors, str(p), metadata={"format": FORMAT_NAME}))
-    manifest = Manifest(
+    manifest = partial(
+        Manifest,
         name=name,
         version=str(version),
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -129,23 +129,13 @@ def save_model(
         calibration_size=0 if calibration is None else len(calibration),
         term_statistics=term_statistics,
         training=training or {},
-        weights_sha256=file_sha256(weights),
     )
-    write_text_atomic(out / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
-    return out
+    return MODEL_FORMAT.write(directory, tensors, manifest)
 
 
 def read_manifest(directory: str | os.PathLike[str]) -> Manifest:
     """Parse and check the manifest of a model directory."""
-    return read_versioned_manifest(
-        directory,
-        MANIFEST_FILE,
-        Manifest,
-        format_name=FORMAT_NAME,
-        format_version=FORMAT_VERSION,
-        directory_kind="model",
-        error=CheckpointError,
-    )
+    return MODEL_FORMAT.read_manifest(directory)
 
 
 def load_model(
@@ -153,24 +143,14 @@ def load_model(
 ) -> tuple[LCVaDE, Manifest, IASCalibration | None]:
     """Load a model directory written by :func:`save_model`; see the module docstring."""
     manifest = read_manifest(directory)
-    weights = Path(directory) / WEIGHTS_FILE
-    if not weights.is_file():
-        raise CheckpointError(f"{weights} not found")
-    if file_sha256(weights) != manifest.weights_sha256:
-        raise CheckpointError(
-            f"{weights} does not match the SHA-256 recorded in its manifest: the file is "
-            "truncated, corrupt or was modified"
-        )
-    try:
-        tensors = load_file(str(weights), device="cpu")
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{weights} is not a readable safetensors file ({exc})") from exc
+    tensors = MODEL_FORMAT.read_weights(directory, manifest.weights_sha256)
     values = tensors.pop(CALIBRATION_KEY, None)
     calibration = None if values is None else IASCalibration(values.numpy().astype(np.float64))
     model = LCVaDE(manifest.config)
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
+        weights = Path(directory) / WEIGHTS_FILE
         raise CheckpointError(
             f"{weights} does not fit the architecture in its manifest ({exc})"
         ) from exc

@@ -29,6 +29,8 @@ from models.errors import LCVaDEError
 if TYPE_CHECKING:
     from lcvade.table_limits import TableLimits
 
+#: The columns every long-format photometry table needs (``band`` is optional).
+LONG_FORMAT_COLUMNS = ("object_id", "time", "mag", "mag_err")
 ALIASES = {
     "object_id": ("object_id", "objectid", "oid", "id", "source_id", "objid", "name"),
     "time": ("time", "mjd", "jd", "hjd", "bjd", "t"),
@@ -282,6 +284,11 @@ def _band_values(values: np.ndarray) -> np.ndarray:
     return np.array([str(v) for v in values], dtype=object)
 
 
+def missing_long_columns(photometry: pd.DataFrame) -> list[str]:
+    """The columns of :data:`LONG_FORMAT_COLUMNS` that ``photometry`` lacks, in that order."""
+    return [c for c in LONG_FORMAT_COLUMNS if c not in photometry.columns]
+
+
 def iter_curves(
     photometry: pd.DataFrame,
     objects: pd.DataFrame | None = None,
@@ -294,8 +301,7 @@ def iter_curves(
     non-positive values mean "search the period").  Objects listed in the object table but
     without photometry are rejected.
     """
-    required = ["object_id", "time", "mag", "mag_err"]
-    missing = [c for c in required if c not in photometry.columns]
+    missing = missing_long_columns(photometry)
     if missing:
         raise TableError(
             f"the light-curve table lacks {missing}; long format needs columns "

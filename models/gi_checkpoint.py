@@ -19,24 +19,22 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
-from models.atomic_files import file_sha256, write_atomic, write_text_atomic
 from models.base import GIModel
 from models.errors import CheckpointError
-from models.manifests import read_versioned_manifest
+from models.manifests import MANIFEST_FILE as MANIFEST_FILE  # re-exported
+from models.manifests import WEIGHTS_FILE as WEIGHTS_FILE  # re-exported
+from models.manifests import WeightsFormat
 from models.registry import build_model
 
 FORMAT_NAME = "lcvade-gi-checkpoint"
 FORMAT_VERSION = 1
-MANIFEST_FILE = "manifest.json"
-WEIGHTS_FILE = "model.safetensors"
 
 
 class GIManifest(BaseModel):
@@ -55,6 +53,11 @@ class GIManifest(BaseModel):
     rng: list[str] = []
     training: dict[str, Any] = {}
     weights_sha256: str
+
+
+GI_FORMAT: WeightsFormat[GIManifest] = WeightsFormat(
+    FORMAT_NAME, FORMAT_VERSION, "checkpoint", GIManifest
+)
 
 
 @dataclass
@@ -96,8 +99,6 @@ def save_checkpoint(
     training: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` (with optimizer and RNG states) to ``directory``, atomically per file."""
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
     tensors = {
         f"model.{k}": v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()
     }
@@ -106,9 +107,8 @@ def save_checkpoint(
     rng = rng or {}
     for name, state in rng.items():
         tensors[f"rng.{name}"] = state.detach().cpu().clone()
-    weights = out / WEIGHTS_FILE
-    write_atomic(weights, lambda p: save_file(tensors, str(p), metadata={"format": FORMAT_NAME}))
-    manifest = GIManifest(
+    manifest = partial(
+        GIManifest,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         model=model.name,
         config=model.config.model_dump(mode="json"),
@@ -119,23 +119,13 @@ def save_checkpoint(
         optimizers=groups,
         rng=sorted(rng),
         training=training or {},
-        weights_sha256=file_sha256(weights),
     )
-    write_text_atomic(out / MANIFEST_FILE, manifest.model_dump_json(indent=2) + "\n")
-    return out
+    return GI_FORMAT.write(directory, tensors, manifest)
 
 
 def read_manifest(directory: str | os.PathLike[str]) -> GIManifest:
     """Parse and check the manifest of a checkpoint directory."""
-    return read_versioned_manifest(
-        directory,
-        MANIFEST_FILE,
-        GIManifest,
-        format_name=FORMAT_NAME,
-        format_version=FORMAT_VERSION,
-        directory_kind="checkpoint",
-        error=CheckpointError,
-    )
+    return GI_FORMAT.read_manifest(directory)
 
 
 def _restore_optimizers(model: GIModel, manifest: GIManifest, tensors: dict) -> None:
@@ -165,15 +155,7 @@ def _restore_optimizers(model: GIModel, manifest: GIManifest, tensors: dict) -> 
 def load_checkpoint(directory: str | os.PathLike[str]) -> Checkpoint:
     """Rebuild the model a checkpoint describes and load its weights and optimizer states."""
     manifest = read_manifest(directory)
-    weights = Path(directory) / WEIGHTS_FILE
-    if not weights.is_file():
-        raise CheckpointError(f"{weights} not found")
-    if file_sha256(weights) != manifest.weights_sha256:
-        raise CheckpointError(f"{weights} does not match the SHA-256 in its manifest")
-    try:
-        tensors = load_file(str(weights))
-    except (SafetensorError, OSError) as exc:
-        raise CheckpointError(f"{weights} is not a safetensors file ({exc})") from exc
+    tensors = GI_FORMAT.read_weights(directory, manifest.weights_sha256)
     try:
         model = build_model(manifest.model, manifest.config)
     except ValueError as exc:

@@ -238,31 +238,20 @@ def read_upload(
             [ErrorDetail(field="file", message="empty")],
         )
     try:
-        return _read_upload(data, filename, objects_data, objects_filename, config, settings)
+        limits = upload_limits(settings)
+        suffix = _suffix(filename, data[:64])
+        if suffix == ".json":
+            items = _json_items(data, limits)
+            check_sizes(items, settings)
+            return _from_json(items, config)
+        photometry = _read_table_bytes(data, filename, suffix, "file", limits)
+        objects = None
+        if objects_data:
+            suffix = _suffix(objects_filename, objects_data[:64])
+            objects = _read_table_bytes(objects_data, objects_filename, suffix, "objects", limits)
+        return _from_tables(photometry, objects, _stem(filename), config, settings)
     finally:
         release_memory()  # an upload's buffers are freed on this worker thread's arena
-
-
-def _read_upload(
-    data: bytes,
-    filename: str | None,
-    objects_data: bytes | None,
-    objects_filename: str | None,
-    config: LCVaDEConfig,
-    settings: ServiceSettings,
-) -> UploadedCurves:
-    limits = upload_limits(settings)
-    suffix = _suffix(filename, data[:64])
-    if suffix == ".json":
-        items = _json_items(data, limits)
-        check_sizes(items, settings)
-        return _from_json(items, config)
-    photometry = _read_table_bytes(data, filename, suffix, "file", limits)
-    objects = None
-    if objects_data:
-        suffix = _suffix(objects_filename, objects_data[:64])
-        objects = _read_table_bytes(objects_data, objects_filename, suffix, "objects", limits)
-    return _from_tables(photometry, objects, _stem(filename), config, settings)
 
 
 def rejection_error(rejected: list[RejectedCurve]) -> ServiceError:

@@ -66,30 +66,27 @@ def _blank(schema: dict[str, Any], record: str) -> dict[str, Any]:
     return values
 
 
-def dia_source(schema: dict[str, Any], source_id: int, object_id: int, visit: int, **fields):
-    """A diaSource of ``object_id`` at ``visit`` (MJD 60000 + visit) with ``fields`` set."""
+def _measurement(schema: dict[str, Any], record: str, own_id: int, object_id: int, visit: int):
+    """A ``record`` (a diaSource or diaForcedSource) of ``object_id`` at ``visit``, in r, at
+    MJD 60000 + visit, its id (``<record>Id``) ``own_id``."""
     return {
-        **blank(schema, "diaSource"),
-        "diaSourceId": source_id,
+        **blank(schema, record),
+        f"{record}Id": own_id,
         "diaObjectId": object_id,
         "visit": visit,
         "midpointMjdTai": 60000.0 + visit,
         "band": "r",
-        **fields,
     }
+
+
+def dia_source(schema: dict[str, Any], source_id: int, object_id: int, visit: int, **fields):
+    """A diaSource of ``object_id`` at ``visit`` (MJD 60000 + visit) with ``fields`` set."""
+    return {**_measurement(schema, "diaSource", source_id, object_id, visit), **fields}
 
 
 def forced_source(schema: dict[str, Any], forced_id: int, object_id: int, visit: int, **fields):
     """A diaForcedSource of ``object_id`` at ``visit`` with ``fields`` set."""
-    return {
-        **blank(schema, "diaForcedSource"),
-        "diaForcedSourceId": forced_id,
-        "diaObjectId": object_id,
-        "visit": visit,
-        "midpointMjdTai": 60000.0 + visit,
-        "band": "r",
-        **fields,
-    }
+    return {**_measurement(schema, "diaForcedSource", forced_id, object_id, visit), **fields}
 
 
 def alert(

@@ -31,6 +31,9 @@ from lcvade.scorer import Reconstruction  # noqa: E402
 
 OBSERVED_COLOR = "#c0392b"
 MODEL_COLOR = "#1f5fa8"
+# error-bar styles of the observed points and of the induction points
+OBSERVED_DOTS: dict[str, Any] = {"fmt": "o", "ms": 2.5, "lw": 0.6, "color": OBSERVED_COLOR}
+INDUCTION_DOTS: dict[str, Any] = {"fmt": "o", "ms": 3, "lw": 0.8, "color": MODEL_COLOR}
 
 
 @dataclass
@@ -72,12 +75,9 @@ def draw_reconstruction(axis, recon: Reconstruction, title: str) -> None:
             recon.observed_phase[sel],
             recon.observed_mag[sel],
             yerr=recon.observed_err[sel],
-            fmt="o",
-            ms=2.5,
-            lw=0.6,
-            color=OBSERVED_COLOR,
             alpha=shade,
             label="observed" if b == 0 else None,
+            **OBSERVED_DOTS,
         )
         axis.fill_between(
             recon.phases,
@@ -92,12 +92,9 @@ def draw_reconstruction(axis, recon: Reconstruction, title: str) -> None:
             recon.induction_phases,
             recon.induction_mean[b],
             yerr=recon.induction_std[b],
-            fmt="o",
-            ms=3,
-            lw=0.8,
-            color=MODEL_COLOR,
             alpha=shade,
             label="induction points" if b == 0 else None,
+            **INDUCTION_DOTS,
         )
         if len(recon.bands) > 1:
             axis.text(0.01, 0.02 + 0.08 * b, band, transform=axis.transAxes, fontsize=7)

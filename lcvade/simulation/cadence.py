@@ -36,12 +36,15 @@ lsst       ugrizy   LSST-like wide-fast-deep: 200-420 nights over 10 seasons of 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 
 YEAR: Final = 365.25
+
+SpecT = TypeVar("SpecT")
 
 
 @dataclass(frozen=True)
@@ -154,16 +157,24 @@ CADENCES: Final[dict[str, CadenceSpec]] = {
 }
 
 
+def built_in(
+    value: str | SpecT, table: Mapping[str, SpecT], spec_type: type[SpecT], unknown: str
+) -> SpecT:
+    """``value`` itself when it is a ``spec_type``, else ``table[value]`` by name (any case).
+
+    An unknown name raises ``ValueError("<unknown> <name>; choose from <names>")``.
+    """
+    if isinstance(value, spec_type):
+        return value
+    try:
+        return table[str(value).lower()]
+    except KeyError:
+        raise ValueError(f"{unknown} {value!r}; choose from {', '.join(table)}") from None
+
+
 def get_cadence(cadence: str | CadenceSpec) -> CadenceSpec:
     """A built-in cadence by name, or ``cadence`` itself."""
-    if isinstance(cadence, CadenceSpec):
-        return cadence
-    try:
-        return CADENCES[str(cadence).lower()]
-    except KeyError:
-        raise ValueError(
-            f"unknown cadence {cadence!r}; choose from {', '.join(CADENCES)}"
-        ) from None
+    return built_in(cadence, CADENCES, CadenceSpec, "unknown cadence")
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ from typing import Final
 
 import numpy as np
 
+from lcvade.simulation.cadence import built_in
+
 
 @dataclass(frozen=True)
 class MagnitudeRange:
@@ -122,14 +124,7 @@ PHOTOMETRY: Final[dict[str, PhotometrySpec]] = {
 
 def get_photometry(photometry: str | PhotometrySpec) -> PhotometrySpec:
     """A built-in survey photometry by cadence name, or ``photometry`` itself."""
-    if isinstance(photometry, PhotometrySpec):
-        return photometry
-    try:
-        return PHOTOMETRY[str(photometry).lower()]
-    except KeyError:
-        raise ValueError(
-            f"no photometry model named {photometry!r}; choose from {', '.join(PHOTOMETRY)}"
-        ) from None
+    return built_in(photometry, PHOTOMETRY, PhotometrySpec, "no photometry model named")
 
 
 MAG_PER_SNR: Final = 2.5 / np.log(10.0)

@@ -262,26 +262,17 @@ def lpv_magnitude(
     Multiply by a band's amplitude ratio for other bands: all terms are intrinsic variability.
     """
     p1 = stars.period
-    phase_wander = ou_synthesis(
-        time,
-        star,
-        stars.irregularity("phase_sigma"),
-        stars.irregularity("phase_tau") * p1,
-        rng,
-        n_modes,
-    )
+
+    def wander(term: str, period: np.ndarray) -> np.ndarray:
+        """The OU process of ``term``: its ``_sigma``, with its ``_tau`` in units of ``period``."""
+        sigma = stars.irregularity(f"{term}_sigma")
+        tau = stars.irregularity(f"{term}_tau") * period
+        return ou_synthesis(time, star, sigma, tau, rng, n_modes)
+
+    phase_wander = wander("phase", p1)
     log_amp_sigma = stars.irregularity("log_amplitude_sigma")
-    log_amp = ou_synthesis(
-        time, star, log_amp_sigma, stars.irregularity("log_amplitude_tau") * p1, rng, n_modes
-    )
-    red = ou_synthesis(
-        time,
-        star,
-        stars.irregularity("red_sigma"),
-        stars.irregularity("red_tau") * p1,
-        rng,
-        n_modes,
-    )
+    log_amp = wander("log_amplitude", p1)
+    red = wander("red", p1)
     envelope = np.exp(log_amp - 0.5 * log_amp_sigma[star] ** 2)
     out = (
         0.5
@@ -294,13 +285,6 @@ def lpv_magnitude(
     if np.any(has2):
         p2 = np.where(has2, stars.period2, 1.0)
         a2 = np.where(has2, stars.amplitude2, 0.0)
-        wander2 = ou_synthesis(
-            time,
-            star,
-            stars.irregularity("phase_sigma"),
-            stars.irregularity("phase_tau") * p2,
-            rng,
-            n_modes,
-        )
+        wander2 = wander("phase", p2)
         out += 0.5 * a2[star] * np.cos(TWO_PI * time / p2[star] + stars.phi2[star] + wander2)
     return out

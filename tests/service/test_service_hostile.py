@@ -6,6 +6,7 @@ limits, unfoldable curves, and the security basics (CORS, request ids, keys kept
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -35,12 +36,7 @@ LIMITS = Limits(
 def small_limits(small_model_dir):
     with live_server(
         model=str(small_model_dir),
-        max_body_bytes=LIMITS.max_body_bytes,
-        max_curves_per_request=LIMITS.max_curves_per_request,
-        max_points_per_curve=LIMITS.max_points_per_curve,
-        max_upload_rows=LIMITS.max_upload_rows,
-        max_upload_expanded_bytes=LIMITS.max_upload_expanded_bytes,
-        max_reconstruct_phases=LIMITS.max_reconstruct_phases,
+        **dataclasses.asdict(LIMITS),
         admin_key="the-admin-key",
     ) as server:
         yield server

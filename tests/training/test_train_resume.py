@@ -184,37 +184,43 @@ def resume(args: list[str]) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def test_sigkill_then_resume_gives_the_uninterrupted_weights(tables, uninterrupted, tmp_path):
-    out = tmp_path / "model"
-    args = train_args(*tables, out)
+def interrupt(args: list[str], out: Path, sig: signal.Signals) -> tuple[int, str]:
+    """Train with ``args`` into ``out``, send ``sig`` once the first checkpoint is written, and
+    wait: the exit code and the standard error."""
     process = start_training(args)
     wait_for_first_checkpoint(process, out)
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
-    assert process.returncode == -signal.SIGKILL
-    assert not (out / "manifest.json").exists(), "the run finished before it was killed"
-    killed_at = CheckpointStore(out).read_state().epoch
-    assert 1 <= killed_at < 4
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    return process.returncode, stderr
+
+
+def assert_resumes_to(args: list[str], out: Path, uninterrupted: dict) -> None:
     done = resume(args)
     assert done.returncode == 0, done.stderr
     assert weights_equal(load_file(str(out / "model.safetensors")), uninterrupted)
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_weights(tables, uninterrupted, tmp_path):
+    out = tmp_path / "model"
+    args = train_args(*tables, out)
+    returncode, _ = interrupt(args, out, signal.SIGKILL)
+    assert returncode == -signal.SIGKILL
+    assert not (out / "manifest.json").exists(), "the run finished before it was killed"
+    killed_at = CheckpointStore(out).read_state().epoch
+    assert 1 <= killed_at < 4
+    assert_resumes_to(args, out, uninterrupted)
 
 
 def test_ctrl_c_saves_exits_130_and_resumes_exactly(tables, uninterrupted, tmp_path):
     out = tmp_path / "model"
     args = train_args(*tables, out)
-    process = start_training(args)
-    wait_for_first_checkpoint(process, out)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    returncode, stderr = interrupt(args, out, signal.SIGINT)
+    assert returncode == 130, stderr
     assert "--resume" in stderr and "checkpoint saved" in stderr
     assert not (out / "manifest.json").exists()
     state = CheckpointStore(out).read_state()
     assert (state.epoch, state.batch) < (4, 0)
-    done = resume(args)
-    assert done.returncode == 0, done.stderr
-    assert weights_equal(load_file(str(out / "model.safetensors")), uninterrupted)
+    assert_resumes_to(args, out, uninterrupted)
 
 
 def test_a_second_run_into_the_same_directory_needs_resume(tables, tmp_path):

@@ -33,7 +33,7 @@ import pandas as pd
 
 from lcvade.lightcurve import map_band_names
 from lcvade.process_memory import release_memory
-from lcvade.tables import TableError, iter_table, table_format
+from lcvade.tables import TableError, iter_table, missing_long_columns, table_format
 from models.errors import LCVaDEError
 from training.scoring.alert_quality import AlertCuts
 from training.scoring.alerts import count_alerts, is_alert_parquet, is_alert_path, read_alerts
@@ -192,8 +192,7 @@ def _text(values: pd.Series) -> np.ndarray:
 
 def table_photometry(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Photometry rows from a long-format table frame with canonical column names."""
-    required = ["object_id", "time", "mag", "mag_err"]
-    missing = [c for c in required if c not in frame.columns]
+    missing = missing_long_columns(frame)
     if missing:
         raise BatchInputError(
             f"{name} lacks the column(s) {missing}; a light-curve table needs one row per "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -13,9 +15,17 @@ import lcvade
 from lcvade.calibration import benjamini_hochberg
 from training.scoring.job import ScoreJobConfig
 from training.scoring.output import finished_parts, part_path
-from training.scoring.run import ScoreRunError, run_scoring
+from training.scoring.run import RunSummary, ScoreRunError, run_scoring
 
-QUIET = {"progress": False}
+
+def score_file(
+    path: Path, model: Path, out: Path, chunk_size: int | None = None, **options
+) -> RunSummary:
+    """:func:`run_scoring` of one input file, without a progress bar; ``chunk_size``, when
+    given, is the job's only setting."""
+    if chunk_size is not None:
+        options["config"] = ScoreJobConfig(chunk_size=chunk_size)
+    return run_scoring([path], model, out, progress=False, **options)
 
 
 def _objects_of(table: pd.DataFrame) -> set[str]:
@@ -39,13 +49,7 @@ def photometry(tmp_path_factory):
 
 def test_scores_equal_the_python_api_and_no_object_is_lost(photometry, single_band_model, tmp_path):
     table, folder = photometry
-    summary = run_scoring(
-        [folder / "lc.csv"],
-        single_band_model,
-        tmp_path / "out",
-        config=ScoreJobConfig(chunk_size=20),
-        **QUIET,
-    )
+    summary = score_file(folder / "lc.csv", single_band_model, tmp_path / "out", chunk_size=20)
     results = _read(tmp_path / "out")
     assert summary.rows == len(results) == len(_objects_of(table))
     assert set(results["object_id"]) == _objects_of(table)
@@ -90,13 +94,7 @@ def test_parquet_file_partitioned_directory_votable_and_csv_give_the_same_rows(
 
     outputs = {}
     for k, name in enumerate(("lc.csv", "lc.parquet", "partitioned", "lc.xml")):
-        run_scoring(
-            [tmp_path / name],
-            single_band_model,
-            tmp_path / f"out{k}",
-            config=ScoreJobConfig(chunk_size=10),
-            **QUIET,
-        )
+        score_file(tmp_path / name, single_band_model, tmp_path / f"out{k}", chunk_size=10)
         outputs[name] = _read(tmp_path / f"out{k}")
     reference = outputs["lc.csv"]
     assert len(reference) == 30
@@ -113,12 +111,11 @@ def test_given_periods_from_the_object_table_are_used(photometry, single_band_mo
     objects.to_csv(tmp_path / "objects.csv", index=False)
     subset = table[table["object_id"].isin(ids)]
     subset.to_csv(tmp_path / "lc.csv", index=False)
-    run_scoring(
-        [tmp_path / "lc.csv"],
+    score_file(
+        tmp_path / "lc.csv",
         single_band_model,
         tmp_path / "out.parquet",
         objects=tmp_path / "objects.csv",
-        **QUIET,
     )
     results = _read(tmp_path / "out.parquet").set_index("object_id")
     assert len(results) == 6
@@ -135,13 +132,8 @@ def test_chunking_bounds_the_objects_per_part_and_a_single_csv_is_assembled(
     table, folder = photometry
     parts = []
     out = tmp_path / "scores.csv"
-    summary = run_scoring(
-        [folder / "lc.csv"],
-        single_band_model,
-        out,
-        config=ScoreJobConfig(chunk_size=16),
-        on_part=parts.append,
-        **QUIET,
+    summary = score_file(
+        folder / "lc.csv", single_band_model, out, chunk_size=16, on_part=parts.append
     )
     n_objects = len(_objects_of(table))
     assert summary.parts == len(parts) == int(np.ceil(n_objects / 16))
@@ -151,7 +143,7 @@ def test_chunking_bounds_the_objects_per_part_and_a_single_csv_is_assembled(
     written = pd.read_csv(out)
     assert len(written) == n_objects and written["object_id"].is_unique
     with pytest.raises(ScoreRunError, match="already exists"):
-        run_scoring([folder / "lc.csv"], single_band_model, out, **QUIET)
+        score_file(folder / "lc.csv", single_band_model, out)
 
 
 class Interrupted(Exception):
@@ -170,51 +162,33 @@ def test_a_rerun_resumes_and_skips_finished_parts(photometry, single_band_model,
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        run_scoring(
-            [folder / "lc.csv"],
-            single_band_model,
-            out,
-            config=config,
-            on_part=crash_after_two,
-            **QUIET,
+        score_file(
+            folder / "lc.csv", single_band_model, out, config=config, on_part=crash_after_two
         )
     assert finished_parts(out) == set(written)
     stamps = {j: part_path(out, j).stat().st_mtime_ns for j in written}
     assert not (out / "_SUCCESS").exists()
 
     resumed = []
-    summary = run_scoring(
-        [folder / "lc.csv"], single_band_model, out, config=config, on_part=resumed.append, **QUIET
+    summary = score_file(
+        folder / "lc.csv", single_band_model, out, config=config, on_part=resumed.append
     )
     assert sorted(p["part"] for p in resumed) == sorted(set(range(summary.parts)) - set(written))
     assert {j: part_path(out, j).stat().st_mtime_ns for j in written} == stamps
     assert summary.parts_scored == summary.parts - 2 and (out / "_SUCCESS").is_file()
 
     clean = tmp_path / "clean"
-    run_scoring([folder / "lc.csv"], single_band_model, clean, config=config, **QUIET)
+    score_file(folder / "lc.csv", single_band_model, clean, config=config)
     pd.testing.assert_frame_equal(_read(out), _read(clean))
 
     again = []
-    run_scoring(
-        [folder / "lc.csv"], single_band_model, out, config=config, on_part=again.append, **QUIET
-    )
+    score_file(folder / "lc.csv", single_band_model, out, config=config, on_part=again.append)
     assert again == []  # a finished run is not scored twice
 
     with pytest.raises(ScoreRunError, match="different settings"):
-        run_scoring(
-            [folder / "lc.csv"],
-            single_band_model,
-            out,
-            config=ScoreJobConfig(chunk_size=7),
-            **QUIET,
-        )
-    overwritten = run_scoring(
-        [folder / "lc.csv"],
-        single_band_model,
-        out,
-        overwrite=True,
-        config=ScoreJobConfig(chunk_size=30),
-        **QUIET,
+        score_file(folder / "lc.csv", single_band_model, out, chunk_size=7)
+    overwritten = score_file(
+        folder / "lc.csv", single_band_model, out, overwrite=True, chunk_size=30
     )
     assert overwritten.parts_scored == overwritten.parts == 3
 
@@ -238,12 +212,8 @@ def test_fdr_flags_benjamini_hochberg_over_the_whole_run(single_band_model, tmp_
     pd.concat([normal, *odd]).to_csv(tmp_path / "lc.csv", index=False)
     out = tmp_path / "out"
     q = 0.2
-    summary = run_scoring(
-        [tmp_path / "lc.csv"],
-        single_band_model,
-        out,
-        config=ScoreJobConfig(chunk_size=15, fdr=q),
-        **QUIET,
+    summary = score_file(
+        tmp_path / "lc.csv", single_band_model, out, config=ScoreJobConfig(chunk_size=15, fdr=q)
     )
     assert summary.parts >= 4
     results = _read(out)
@@ -253,12 +223,11 @@ def test_fdr_flags_benjamini_hochberg_over_the_whole_run(single_band_model, tmp_
     assert summary.anomalies == flagged.sum()
 
     # the same parts, re-flagged by the fixed threshold when rerun without --fdr
-    run_scoring(
-        [tmp_path / "lc.csv"],
+    score_file(
+        tmp_path / "lc.csv",
         single_band_model,
         out,
         config=ScoreJobConfig(chunk_size=15, p_value_threshold=0.05),
-        **QUIET,
     )
     rethresholded = _read(out)
     np.testing.assert_array_equal(
@@ -268,13 +237,7 @@ def test_fdr_flags_benjamini_hochberg_over_the_whole_run(single_band_model, tmp_
 
 def test_parts_are_parquet_with_one_schema(photometry, single_band_model, tmp_path):
     table, folder = photometry
-    summary = run_scoring(
-        [folder / "lc.csv"],
-        single_band_model,
-        tmp_path / "out",
-        config=ScoreJobConfig(chunk_size=50),
-        **QUIET,
-    )
+    summary = score_file(folder / "lc.csv", single_band_model, tmp_path / "out", chunk_size=50)
     schemas = {pq.read_schema(part_path(tmp_path / "out", j)) for j in range(summary.parts)}
     assert len(schemas) == 1
     (schema,) = schemas
