@@ -12,13 +12,9 @@ import json
 
 import typer
 
-app = typer.Typer(
-    name="lcvade",
-    help="Anomaly detection for astronomical light curves with LC-VaDE.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+from lcvade.cli_options import command_group
+
+app = command_group("lcvade", "Anomaly detection for astronomical light curves with LC-VaDE.")
 
 
 @app.command()

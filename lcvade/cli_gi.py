@@ -17,19 +17,15 @@ from typing import Any
 
 import typer
 
-from lcvade.cli_options import FlagGroup, with_config_flags
+from lcvade.cli_options import FlagGroup, command_group, with_config_flags
 from models.gi_train import TrainConfig
 
 # The options of ``lcvade gi train``: every field of a run but the model's own
 # hyper-parameters, which ``--set KEY=VALUE`` gives.
 GI_TRAIN_FLAGS = FlagGroup.every_field(TrainConfig, key="run", exclude=["hyper"])
 
-app = typer.Typer(
-    name="gi",
-    help="The image generative-inference family (VAE ... MPCC) on the shared backbone.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = command_group(
+    "gi", "The image generative-inference family (VAE ... MPCC) on the shared backbone."
 )
 
 

@@ -233,6 +233,19 @@ def collect(groups: Iterable[FlagGroup], kwargs: dict[str, Any]) -> dict[str, di
     return given
 
 
+def command_group(name: str, help: str) -> typer.Typer:  # noqa: A002 - typer's own name
+    """A group of commands as every ``lcvade`` group is made: its help when called bare, no
+    shell-completion commands, and plain tracebacks (errors the user can fix are caught and
+    told in one line before they reach typer)."""
+    return typer.Typer(
+        name=name,
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
 def comma_list(text: str) -> list[str]:
     """``a, b,c`` -> ``["a", "b", "c"]`` (empty items dropped)."""
     return [item.strip() for item in text.split(",") if item.strip()]
