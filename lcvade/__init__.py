@@ -16,7 +16,8 @@ from lcvade.lightcurve import LightCurve, LightCurveError, check_foldable
 from lcvade.model import LCVaDE
 from lcvade.period import FrequencyGrid, PeriodResult, PeriodSearch, find_period, find_periods
 from lcvade.period_resolution import ResolvedPeriods, resolve_periods
-from lcvade.scorer import Explanation, Reconstruction, Scorer, ScoreResult, bundled_models, load
+from lcvade.score_record import Explanation, ScoreResult
+from lcvade.scorer import Reconstruction, Scorer, bundled_models, load
 from models.errors import LCVaDEError
 from models.version import __version__
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import types
-import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ from typing import Any
 import typer
 from pydantic import BaseModel
 
+from lcvade.score_record import value_type
 from models.errors import LCVaDEError
 
 GIVEN = "given"
@@ -167,18 +166,14 @@ class FlagGroup:
 
 
 def option_type(annotation: Any) -> type | None:
-    """The type of the option of a field annotated ``annotation``: its plain type (without
-    ``None``), ``str`` for a ``Literal`` of strings, or None where the command line has no
-    plain spelling of it."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType) and len(args) == 1:
-        return option_type(args[0])
-    if origin is typing.Literal and all(isinstance(a, str) for a in args):
-        return str
-    if annotation in SIMPLE_TYPES:
-        return annotation
-    return None
+    """The type of the option of a field annotated ``annotation``: the type of its values
+    (:func:`lcvade.score_record.value_type`: ``None`` taken out, ``str`` for a ``Literal`` of
+    strings) where the command line writes it plainly, else None."""
+    try:
+        kind = value_type(annotation)
+    except TypeError:
+        return None
+    return kind if kind in SIMPLE_TYPES else None
 
 
 def with_config_flags(*groups: FlagGroup) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

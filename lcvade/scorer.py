@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -34,80 +34,10 @@ from lcvade.model import LCVaDE
 from lcvade.period import DEFAULT_SEARCH, FrequencyGrid, PeriodSearch, as_search
 from lcvade.period_resolution import resolve_periods
 from lcvade.row_invariance import with_row_invariant_layers
+from lcvade.score_record import Explanation, ScoreResult
 from models.backbone import frozen_weights
 
 DEFAULT_BATCH_SIZE = 256
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Why a curve scored as it did (:mod:`lcvade.explanation`).
-
-    ``terms`` are the parts of the score, which add up to the IAS: ``latent`` and, for a
-    model scoring with the feature term, one per feature of f.  ``typical``/``spread`` are
-    their median and robust spread on the calibration inliers and ``deviation`` the term's
-    distance from typical in spreads (all None for a model that does not keep them);
-    ``dominant_term`` is the term furthest below typical.  The curve's period and amplitude
-    are compared with those typical of the closest class, in that class's standard
-    deviations of p(f|y); the amplitude is the 5-95 percentile range in magnitudes for the
-    ``shape`` feature set and the standard deviation s for ``thesis``.
-    """
-
-    terms: dict[str, float]
-    typical: dict[str, float] | None
-    spread: dict[str, float] | None
-    deviation: dict[str, float] | None
-    dominant_term: str | None
-    closest_class: str
-    closest_class_probability: float
-    period: float
-    class_period: float
-    period_deviation: float
-    amplitude_feature: str
-    amplitude: float
-    class_amplitude: float
-    amplitude_deviation: float
-    summary: str
-
-    def to_dict(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("terms", "typical", "spread", "deviation"):
-            if out[name] is not None:
-                out[name] = dict(out[name])
-        return out
-
-
-@dataclass(frozen=True)
-class ScoreResult:
-    """The score of one light curve."""
-
-    id: str | None
-    ias: float
-    anomaly_score: float
-    class_probabilities: dict[str, float]
-    predicted_class: str
-    period: float
-    period_source: Literal["given", "estimated"]
-    period_method: str
-    period_confidence: float | None
-    percentile: float | None
-    p_value: float | None
-    is_anomaly: bool | None
-    explanation: Explanation | None = None
-    bands_read: dict[str, str] | None = None
-
-    def to_dict(self) -> dict:
-        """The fields as a plain dict (the class probabilities copied)."""
-        out = {f.name: getattr(self, f.name) for f in SCORE_RESULT_FIELDS}
-        out["class_probabilities"] = dict(self.class_probabilities)
-        if self.explanation is not None:
-            out["explanation"] = self.explanation.to_dict()
-        if self.bands_read is not None:
-            out["bands_read"] = dict(self.bands_read)
-        return out
-
-
-SCORE_RESULT_FIELDS = fields(ScoreResult)
 
 
 @dataclass(frozen=True)

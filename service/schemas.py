@@ -7,9 +7,17 @@ checked by :class:`lcvade.LightCurve` so that error messages name the curve and 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import dataclasses
+import functools
+import operator
+import types
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from lcvade import score_record
+from lcvade.score_record import description
 
 
 class LightCurveIn(BaseModel):
@@ -67,69 +75,48 @@ class TermStatistic(BaseModel):
     spread: float
 
 
-class Explanation(BaseModel):
-    """Why the curve scored as it did: the terms of the score, which add up to the IAS."""
+def model_of(
+    record: type,
+    name: str,
+    doc: str,
+    nested: Mapping[type, type[BaseModel]] | None = None,
+) -> type[BaseModel]:
+    """A pydantic model named ``name`` with the fields of the dataclass ``record``.
 
-    terms: dict[str, float] = Field(
-        description="the latent part sum_k q_k E_q[log p(z|y=k)] + h_q(z|x) ('latent') and, "
-        "for a model scoring with the feature term, each feature's part "
-        "sum_k q_k log p(f_j|y=k); they add up to ias"
-    )
-    typical: dict[str, float] | None = Field(
-        description="median of each term on the calibration inliers (null: not kept)"
-    )
-    spread: dict[str, float] | None = Field(
-        description="robust spread (1.4826 MAD) of each term on the calibration inliers"
-    )
-    deviation: dict[str, float] | None = Field(
-        description="(term - typical) / spread: how unusual each term is"
-    )
-    dominant_term: str | None = Field(description="the term furthest below its typical value")
-    closest_class: str = Field(description="the class of highest q(y|z,f)")
-    closest_class_probability: float
-    period: float = Field(description="the curve's period, days")
-    class_period: float = Field(description="the closest class's typical period, days")
-    period_deviation: float = Field(
-        description="(log10 period - class mean) in the class's standard deviations of p(f|y)"
-    )
-    amplitude_feature: str = Field(description="the feature compared as the amplitude")
-    amplitude: float = Field(
-        description="the curve's amplitude, mag (5-95 percentile range; thesis features: std)"
-    )
-    class_amplitude: float = Field(description="the closest class's typical amplitude, mag")
-    amplitude_deviation: float = Field(description="in the class's standard deviations")
-    summary: str = Field(description="the explanation in one line")
+    Names, order, types, defaults (a field without one is required) and descriptions are
+    the record's; a dataclass named in ``nested`` is replaced by its model, alone or in a
+    union (``Explanation | None``).  ``doc`` is the model's description in the OpenAPI schema.
+    """
+    nested = nested or {}
+
+    def swap(annotation: Any) -> Any:
+        if annotation in nested:
+            return nested[annotation]
+        if get_origin(annotation) in (Union, types.UnionType):
+            return functools.reduce(operator.or_, [swap(a) for a in get_args(annotation)])
+        return annotation
+
+    hints = get_type_hints(record)
+    definitions: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        default = ... if f.default is dataclasses.MISSING else f.default
+        definitions[f.name] = (swap(hints[f.name]), Field(default, description=description(f)))
+    return create_model(name, __doc__=doc, __module__=__name__, **definitions)
 
 
-class CurveScore(BaseModel):
-    """The score of one curve (IAS of thesis eq. 9.12 and the posteriors q(y|z,f))."""
+Explanation = model_of(
+    score_record.Explanation,
+    "Explanation",
+    "Why the curve scored as it did: the terms of the score, which add up to the IAS.",
+)
 
-    id: str | None
-    ias: float = Field(description="Information Anomaly Score, higher = more typical")
-    anomaly_score: float = Field(description="-IAS")
-    percentile: float | None = Field(
-        description="percent of the training inliers with IAS <= this one (null: uncalibrated)"
-    )
-    p_value: float | None = Field(description="conformal p-value; small = anomalous")
-    is_anomaly: bool | None
-    predicted_class: str
-    class_probabilities: dict[str, float]
-    period: float = Field(description="period used for folding, days")
-    period_source: Literal["given", "estimated"]
-    period_method: str = Field(
-        description="the period search's settings (see docs/period-search.md), or 'given'"
-    )
-    period_confidence: float | None = Field(
-        None,
-        description="confidence of the estimated period: (1 - false-alarm probability of the "
-        "periodogram peak) x the BIC weight of the chosen period against its aliases",
-    )
-    explanation: Explanation | None = Field(None, description="why the curve scored as it did")
-    bands_read: dict[str, str] | None = Field(
-        None,
-        description="the curve's bands the model read, each with the model band it was read "
-        'as, e.g. {"V": "I"}; bands not listed were not read',
-    )
+# The score of one curve, field by field as lcvade.ScoreResult declares it.
+CurveScore = model_of(
+    score_record.ScoreResult,
+    "CurveScore",
+    "The score of one curve (IAS of thesis eq. 9.12 and the posteriors q(y|z,f)).",
+    nested={score_record.Explanation: Explanation},
+)
 
 
 class RejectedCurve(BaseModel):

@@ -7,6 +7,8 @@ one, and schema-invalid requests must be rejected with a 4xx.
 
 from __future__ import annotations
 
+import dataclasses
+
 import httpx
 import pytest
 import schemathesis
@@ -20,6 +22,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from lcvade.score_record import Explanation, ScoreResult, description
 
 CHECKS = [
     not_a_server_error,
@@ -102,3 +106,21 @@ def test_openapi_schema_documents_the_contract(service):
     ):
         assert field in result
     assert "X-API-Key" in str(schema["components"]["securitySchemes"])
+    components = schema["components"]["schemas"]
+    _assert_documents(components, "CurveScore", ScoreResult)
+    _assert_documents(components, "Explanation", Explanation)
+    assert result["explanation"]["anyOf"][0] == {"$ref": "#/components/schemas/Explanation"}
+    assert result["period_source"]["enum"] == ["given", "estimated"]
+    assert result["is_anomaly"]["anyOf"] == [{"type": "boolean"}, {"type": "null"}]
+
+
+def _assert_documents(components: dict, name: str, record: type) -> None:
+    """The schema ``name`` has the record's fields, in its order, each with its description,
+    and requires exactly the fields without a default."""
+    schema = components[name]
+    record_fields = dataclasses.fields(record)
+    assert list(schema["properties"]) == [f.name for f in record_fields]
+    for f in record_fields:
+        assert schema["properties"][f.name].get("description") == description(f), f.name
+    required = [f.name for f in record_fields if f.default is dataclasses.MISSING]
+    assert schema["required"] == required

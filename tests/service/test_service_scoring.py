@@ -17,6 +17,8 @@ import lcvade
 from lcvade.calibration import benjamini_hochberg
 from service.passes import length_bucket, score_in_passes
 from tests.service_helpers import CLASS_NAMES, curve_payload, synthetic_curve
+from training.scoring.results import field_columns
+from training.scoring.run import run_scoring
 
 
 @pytest.fixture(scope="module")
@@ -384,3 +386,71 @@ def test_the_band_map_renames_bands_and_the_result_says_which_was_read(service, 
     assert result["bands_read"] == {"V": "I"}
     bad = httpx.post(f"{service.url}/v1/score", json={**body, "band_map": {"V": ""}})
     assert bad.status_code == 422 and "band_map" in bad.text
+
+
+def test_a_rest_result_and_a_batch_row_agree_field_by_field(
+    service, small_model_dir, test_curves, tmp_path
+):
+    """The same curves scored by the service and by ``lcvade score``: every field of the
+    score record has the same value in the JSON result and in the row's columns."""
+    curves = test_curves[:4]
+    given = {c.id: c.period for c in curves[:2]}  # the others' periods are searched
+    _long_table(curves).to_csv(tmp_path / "lc.csv", index=False)
+    pd.DataFrame({"object_id": list(given), "period": list(given.values())}).to_csv(
+        tmp_path / "objects.csv", index=False
+    )
+    run_scoring(
+        [tmp_path / "lc.csv"],
+        small_model_dir,
+        tmp_path / "out.parquet",
+        objects=tmp_path / "objects.csv",
+        progress=False,
+    )
+    rows = pd.read_parquet(tmp_path / "out.parquet")
+    payloads = [curve_payload(c, with_period=c.id in given) for c in curves]
+    response = httpx.post(f"{service.url}/v1/score", json={"light_curves": payloads}, timeout=60)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["period_source"] for r in results] == ["given", "given", "estimated", "estimated"]
+
+    def same(cell, value) -> bool:
+        cell = cell.item() if isinstance(cell, np.generic) else cell
+        if value is None:
+            return cell is None or bool(pd.isna(cell))
+        if isinstance(value, float):
+            # the two paths batch curves differently: float32 scores differ in the last digits
+            return cell == pytest.approx(value, rel=1e-5, abs=1e-6)
+        return cell == value
+
+    columns = field_columns(CLASS_NAMES)
+    for result in results:
+        assert list(result) == list(columns)  # the record's fields, in its order
+        (row,) = [r for _, r in rows.iterrows() if r["object_id"] == result["id"]]
+        assert row["status"] == "ok"
+        for name, own in columns.items():
+            cells = {column: row[column] for column, _ in own}
+            value = result[name]
+            if name == "class_probabilities":
+                value = {f"prob_{k}": v for k, v in value.items()}
+            elif name == "bands_read":
+                value = {
+                    "bands_read": ", ".join(
+                        b if b == m else f"{b} as {m}" for b, m in value.items()
+                    )
+                }
+            elif name == "explanation":
+                latent = value["terms"]["latent"]
+                value = {
+                    "closest_class": value["closest_class"],
+                    "dominant_term": value["dominant_term"],
+                    "term_latent": latent,
+                    "term_features": sum(value["terms"].values()) - latent,
+                    "period_deviation": value["period_deviation"],
+                    "amplitude_deviation": value["amplitude_deviation"],
+                    "explanation": value["summary"],
+                }
+            else:
+                value = {own[0][0]: value}
+            assert cells.keys() == value.keys(), name
+            for column, cell in cells.items():
+                assert same(cell, value[column]), (result["id"], column, cell, value[column])

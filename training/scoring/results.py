@@ -6,11 +6,18 @@ of thesis eq. 9.12 and ``anomaly_score = -IAS``, its calibrated percentile and p
 class posteriors q(y|z,f) -- and ``status = "ok"``.  An object that cannot be scored gets a
 row with ``status = "rejected"`` and the ``reason``: rows in equal rows out.  ``notes``
 says what was set aside on the way (skipped points, dropped bands), for either status.
+
+The columns are derived from :class:`lcvade.ScoreResult`, field by field in its order
+(:func:`field_columns`): a scalar field is one column typed by its values, the class
+probabilities one column per class, and the explanation is flattened to the few columns a
+table can hold.  The input's view of the object (``n_points``, ``bands``) follows its id, and
+``status``, ``reason`` and ``notes`` close the row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import get_type_hints
 
 import numpy as np
 import pandas as pd
@@ -21,29 +28,29 @@ from lcvade.explanation import LATENT_TERM
 from lcvade.lightcurve import LightCurve
 from lcvade.period_resolution import resolve_periods
 from lcvade.process_memory import release_memory
-from lcvade.scorer import Scorer, ScoreResult
+from lcvade.score_record import SCORE_RESULT_FIELDS, ScoreResult, value_type
+from lcvade.scorer import Scorer
 from training.scoring.curves import BandPolicy, PreparedObject, prepare_objects
 
 STATUS_OK = "ok"
 STATUS_REJECTED = "rejected"
-LEADING_COLUMNS = [
-    ("object_id", pa.string()),
-    ("n_points", pa.int64()),
-    ("bands", pa.string()),
-    ("period", pa.float64()),
-    ("period_source", pa.string()),
-    ("period_method", pa.string()),
-    ("period_confidence", pa.float64()),
-    ("ias", pa.float64()),
-    ("anomaly_score", pa.float64()),
-    ("percentile", pa.float64()),
-    ("p_value", pa.float64()),
-    ("is_anomaly", pa.bool_()),
-    ("predicted_class", pa.string()),
+
+Column = tuple[str, pa.DataType]
+# A scalar field of lcvade.ScoreResult is one column, of the Arrow type of its values.
+ARROW_TYPES: dict[type, pa.DataType] = {str: pa.string(), float: pa.float64(), bool: pa.bool_()}
+RENAMED = {"id": "object_id"}
+# The columns of the batch alone: the input's view of the object, beside its id, and at the
+# end whether it was scored.
+OBJECT_COLUMNS: list[Column] = [("n_points", pa.int64()), ("bands", pa.string())]
+STATUS_COLUMNS: list[Column] = [
+    ("status", pa.string()),
+    ("reason", pa.string()),
+    ("notes", pa.string()),
 ]
-# why each object scored as it did (lcvade.explanation) and which of its bands was read
-EXPLANATION_COLUMNS = [
-    ("bands_read", pa.string()),
+# The explanation flattened to the columns a table can hold: the closest class, the dominant
+# term, the latent term and the feature terms summed, the period and amplitude deviations,
+# and the one-line summary (lcvade.explanation).
+EXPLANATION_COLUMNS: list[Column] = [
     ("closest_class", pa.string()),
     ("dominant_term", pa.string()),
     ("term_latent", pa.float64()),
@@ -52,7 +59,20 @@ EXPLANATION_COLUMNS = [
     ("amplitude_deviation", pa.float64()),
     ("explanation", pa.string()),
 ]
-TRAILING_COLUMNS = [("status", pa.string()), ("reason", pa.string()), ("notes", pa.string())]
+
+
+def _scalar_columns() -> dict[str, Column]:
+    hints = get_type_hints(ScoreResult)
+    kinds = {f.name: value_type(hints[f.name]) for f in SCORE_RESULT_FIELDS}
+    return {
+        name: (RENAMED.get(name, name), ARROW_TYPES[kind])
+        for name, kind in kinds.items()
+        if kind in ARROW_TYPES
+    }
+
+
+# {field: its column} for the scalar fields of the record, in the record's order
+SCALAR_COLUMNS = _scalar_columns()
 
 Progress = Callable[[int], None]
 
@@ -62,10 +82,38 @@ def probability_column(class_name: str) -> str:
     return f"prob_{class_name}"
 
 
+def field_columns(class_names: Sequence[str]) -> dict[str, list[Column]]:
+    """The columns of each field of :class:`lcvade.ScoreResult`, in the record's order.
+
+    A scalar field is one column of its name (``id`` is ``object_id``) and of the Arrow type
+    of its values (:data:`SCALAR_COLUMNS`); ``class_probabilities`` is one ``prob_<class>``
+    column per class; ``bands_read`` one text column (``"V as I, r"``); ``explanation`` the
+    flattening :data:`EXPLANATION_COLUMNS`.
+    """
+    flattened: dict[str, list[Column]] = {
+        "class_probabilities": [(probability_column(c), pa.float64()) for c in class_names],
+        "bands_read": [("bands_read", pa.string())],
+        "explanation": EXPLANATION_COLUMNS,
+    }
+    out = {}
+    for f in SCORE_RESULT_FIELDS:
+        if f.name in SCALAR_COLUMNS:
+            out[f.name] = [SCALAR_COLUMNS[f.name]]
+        elif f.name in flattened:
+            out[f.name] = flattened[f.name]
+        else:
+            raise TypeError(f"ScoreResult.{f.name} has no result column")
+    return out
+
+
 def result_schema(class_names: Sequence[str]) -> pa.Schema:
-    """The Arrow schema of the result rows of a model with these classes."""
-    probabilities = [(probability_column(c), pa.float64()) for c in class_names]
-    return pa.schema(LEADING_COLUMNS + probabilities + EXPLANATION_COLUMNS + TRAILING_COLUMNS)
+    """The Arrow schema of the result rows of a model with these classes: the columns of the
+    record's fields in its order (:func:`field_columns`), the object's own columns after its
+    id and the status columns at the end."""
+    columns: list[Column] = []
+    for name, own in field_columns(class_names).items():
+        columns += own + (OBJECT_COLUMNS if name == "id" else [])
+    return pa.schema(columns + STATUS_COLUMNS)
 
 
 def results_to_pandas(table: pa.Table) -> pd.DataFrame:
@@ -84,15 +132,17 @@ def read_as_sent(
     return {"/".join(sorted(inverse.get(n, [n]))): model for n, model in read.items()}
 
 
-def explanation_cells(result: ScoreResult) -> dict[str, object]:
-    """The explanation columns of one scored row."""
-    e = result.explanation
+def record_cells(result: ScoreResult) -> dict[str, object]:
+    """The columns of one scored row that hold the record :func:`field_columns` maps."""
     cells: dict[str, object] = {
-        "bands_read": ", ".join(
-            name if name == model else f"{name} as {model}"
-            for name, model in (result.bands_read or {}).items()
-        )
+        column: getattr(result, name) for name, (column, _) in SCALAR_COLUMNS.items()
     }
+    cells.update({probability_column(name): p for name, p in result.class_probabilities.items()})
+    cells["bands_read"] = ", ".join(
+        name if name == model else f"{name} as {model}"
+        for name, model in (result.bands_read or {}).items()
+    )
+    e = result.explanation
     if e is None:
         return cells
     return cells | {
@@ -194,34 +244,21 @@ def score_prepared(
     for k, why in failures.items():
         reasons[positions[k]] = why
 
-    columns: dict[str, list] = {name: [None] * n for name, _ in LEADING_COLUMNS}
-    columns.update({probability_column(c): [None] * n for c in class_names})
-    columns.update({name: [None] * n for name, _ in EXPLANATION_COLUMNS})
+    schema = result_schema(class_names)
+    columns: dict[str, list] = {name: [None] * n for name in schema.names}
+    for k, result in zip(scored, results, strict=True):
+        for name, value in record_cells(result).items():
+            columns[name][positions[k]] = value
+    # every row, rejected ones too, names its object as the input did
     columns["object_id"] = [p.object_id for p in prepared]
     columns["n_points"] = [p.n_points for p in prepared]
     columns["bands"] = [p.bands for p in prepared]
-    for k, result in zip(scored, results, strict=True):
-        row = positions[k]
-        columns["period"][row] = result.period
-        columns["period_source"][row] = result.period_source
-        columns["period_method"][row] = result.period_method
-        columns["period_confidence"][row] = result.period_confidence
-        columns["ias"][row] = result.ias
-        columns["anomaly_score"][row] = result.anomaly_score
-        columns["percentile"][row] = result.percentile
-        columns["p_value"][row] = result.p_value
-        columns["is_anomaly"][row] = result.is_anomaly
-        columns["predicted_class"][row] = result.predicted_class
-        for name, value in result.class_probabilities.items():
-            columns[probability_column(name)][row] = value
-        for name, value in explanation_cells(result).items():
-            columns[name][row] = value
     columns["status"] = [STATUS_REJECTED if r is not None else STATUS_OK for r in reasons]
     columns["reason"] = reasons
     columns["notes"] = [p.notes for p in prepared]
     if progress is not None:
         progress(n - len(searched))
-    return pa.table(columns, schema=result_schema(class_names))
+    return pa.table(columns, schema=schema)
 
 
 def score_rows(

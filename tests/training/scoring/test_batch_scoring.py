@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import get_type_hints
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
@@ -13,8 +16,10 @@ from batch_data import periodic_table, table_curves
 
 import lcvade
 from lcvade.calibration import benjamini_hochberg
+from lcvade.score_record import ScoreResult, value_type
 from training.scoring.job import ScoreJobConfig
 from training.scoring.output import finished_parts, part_path
+from training.scoring.results import result_schema
 from training.scoring.run import RunSummary, ScoreRunError, run_scoring
 
 
@@ -26,6 +31,39 @@ def score_file(
     if chunk_size is not None:
         options["config"] = ScoreJobConfig(chunk_size=chunk_size)
     return run_scoring([path], model, out, progress=False, **options)
+
+
+# The result columns of a model of classes sine, sawtooth and dip, as docs/batch-scoring.md
+# lists them.
+RESULT_COLUMNS = [
+    ("object_id", "string"),
+    ("n_points", "int64"),
+    ("bands", "string"),
+    ("period", "double"),
+    ("period_source", "string"),
+    ("period_method", "string"),
+    ("period_confidence", "double"),
+    ("ias", "double"),
+    ("anomaly_score", "double"),
+    ("percentile", "double"),
+    ("p_value", "double"),
+    ("is_anomaly", "bool"),
+    ("predicted_class", "string"),
+    ("prob_sine", "double"),
+    ("prob_sawtooth", "double"),
+    ("prob_dip", "double"),
+    ("bands_read", "string"),
+    ("closest_class", "string"),
+    ("dominant_term", "string"),
+    ("term_latent", "double"),
+    ("term_features", "double"),
+    ("period_deviation", "double"),
+    ("amplitude_deviation", "double"),
+    ("explanation", "string"),
+    ("status", "string"),
+    ("reason", "string"),
+    ("notes", "string"),
+]
 
 
 def _objects_of(table: pd.DataFrame) -> set[str]:
@@ -244,3 +282,22 @@ def test_parts_are_parquet_with_one_schema(photometry, single_band_model, tmp_pa
     assert schema.names[:3] == ["object_id", "n_points", "bands"]
     assert schema.names[-3:] == ["status", "reason", "notes"]
     assert not (tmp_path / "out" / "_staging").exists()
+    # CSV outputs are read by position: the columns and their types are the documented ones
+    assert [(f.name, str(f.type)) for f in schema] == RESULT_COLUMNS
+
+
+def test_the_scalar_columns_are_the_score_records_fields_in_its_order():
+    """Every scalar field of ScoreResult is one column of the Arrow type of its values, in
+    the record's order; the other columns are the batch's own or flatten a field."""
+    arrow = {str: pa.string(), float: pa.float64(), bool: pa.bool_()}
+    hints = get_type_hints(ScoreResult)
+    kinds = {f.name: value_type(hints[f.name]) for f in dataclasses.fields(ScoreResult)}
+    expected = [
+        ("object_id" if name == "id" else name, arrow[kind])
+        for name, kind in kinds.items()
+        if kind in arrow
+    ]
+    schema = result_schema(["sine", "sawtooth", "dip"])
+    names = {name for name, _ in expected}
+    assert [(f.name, f.type) for f in schema if f.name in names] == expected
+    assert len(expected) == 11
