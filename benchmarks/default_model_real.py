@@ -19,8 +19,9 @@ five tables:
    fraction of periods within 1% of the catalogue's;
 3. ASAS stars of classes the model does not have (RCB, T Tauri, Be stars, ...): the fraction
    flagged, for information -- they are variables of other kinds, not necessarily anomalies;
-4. ZTF type Ia supernovae, band R (ZTF r) read as the model's band (g points are dropped as
-   a band the model does not know): how many can be scored, why the rest cannot (reasons
+4. ZTF type Ia supernovae, band R (ZTF r) read as the model's band (g points are not read,
+   as a band the model does not know, but the period search uses them): how many can be
+   scored, why the rest cannot (reasons
    counted), and the fraction flagged.
 
 ``--out FILE`` writes every scored row with the table it belongs to.
@@ -75,23 +76,10 @@ def sample(objects: pd.DataFrame, per_class: int | None, seed: int) -> pd.DataFr
     return pd.concat(parts)
 
 
-def score(
-    scorer,
-    objects: pd.DataFrame,
-    rows: pd.DataFrame,
-    band_map: dict[str, str],
-    search_every_band: bool = False,
-):
-    """Result rows of ``objects`` (no periods given: the scorer's own search finds them).
-
-    The batch path searches the bands the model reads.  With ``search_every_band`` the
-    period comes from the same search (``scorer.period_search``) run on every band of the
-    object, as ``Scorer.score`` does for a multi-band curve, and the model still reads only
-    its band.
-    """
-    from lcvade.lightcurve import LightCurve
-    from lcvade.period import find_periods
-    from lcvade.tables import iter_curves
+def score(scorer, objects: pd.DataFrame, rows: pd.DataFrame, band_map: dict[str, str]):
+    """Result rows of ``objects`` through the batch path (no periods given: the scorer's own
+    search finds them, in every band of the object with enough points; the model reads its
+    band)."""
     from training.scoring.photometry_rows import photometry_frame
     from training.scoring.results import results_to_pandas, score_rows
 
@@ -105,16 +93,7 @@ def score(
         chosen["mag_err"].to_numpy(),
         band.to_numpy(),
     )
-    periods = None
-    if search_every_band:
-        table = chosen[["object_id", "time", "mag", "mag_err", "band"]]
-        table = table.assign(object_id=table["object_id"].astype(str))
-        curves = [c for c in iter_curves(table) if isinstance(c, LightCurve)]
-        found = find_periods(curves, scorer.period_search)
-        periods = pd.DataFrame(
-            {"object_id": [c.id for c in curves], "period": [r.period for r in found]}
-        )
-    table = score_rows(scorer, photometry, periods, n_jobs=None, band_map=band_map)
+    table = score_rows(scorer, photometry, None, n_jobs=None, band_map=band_map)
     results = results_to_pandas(table).set_index("object_id")
     labels = objects.assign(object_id=objects["object_id"].astype(str)).set_index("object_id")
     return results.join(labels[["label"]], how="left")
@@ -206,8 +185,9 @@ def main(argv: list[str] | None = None) -> None:
         "--s82-search-all-bands",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="search the Stripe 82 periods in every band (the scorer's search, as "
-        "Scorer.score runs it on a multi-band curve); the model reads one band either way",
+        help="give the Stripe 82 curves in every band, so that the batch path searches their "
+        "periods in all five (--no-s82-search-all-bands: only the band read is given); the "
+        "model reads one band either way",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument(
@@ -276,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     objects = sample(objects, args.max_per_class, args.seed)
     if not args.s82_search_all_bands:
         rows = rows[rows["band"] == args.s82_band]
-    s82 = score(scorer, objects, rows, {args.s82_band: model_band}, args.s82_search_all_bands)
+    s82 = score(scorer, objects, rows, {args.s82_band: model_band})
     saved.append(s82.assign(table="Stripe 82"))
     ok = s82[s82["status"] == "ok"]
     searched = "ugriz searched" if args.s82_search_all_bands else "searched in that band"

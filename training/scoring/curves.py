@@ -17,7 +17,10 @@ vectorised over the group:
    the period search of millions would stall the run);
 6. validate with :func:`lcvade.tables.iter_curves` (finite values, positive errors, at least
    ``config.min_points`` points per band), attach the object's period, if given, and check
-   that the curve can be folded (:func:`lcvade.lightcurve.check_foldable`).
+   that the curve can be folded (:func:`lcvade.lightcurve.check_foldable`);
+7. where step 4 left bands out and no period is given, keep the object's points in every
+   band with ``config.min_points`` to ``max_points`` of them as the curve of its period search
+   (:attr:`PreparedObject.period_curve`): the model reads its bands, the search uses all.
 """
 
 from __future__ import annotations
@@ -61,6 +64,10 @@ class PreparedObject:
     """One object ready to score (``curve``) or rejected (``reason``).
 
     ``notes`` tells what was set aside on the way (skipped points, dropped bands).
+    ``search_curve`` holds the object's usable points in every band with at least
+    ``min_points`` of them, where the model's ``curve`` leaves bands out and no period is
+    given: the period is a property of the star, and is searched in all of its bands, as
+    :meth:`lcvade.Scorer.score` does (see :attr:`period_curve`).
     """
 
     object_id: str
@@ -69,6 +76,12 @@ class PreparedObject:
     n_points: int
     bands: str
     notes: str | None = None
+    search_curve: LightCurve | None = None
+
+    @property
+    def period_curve(self) -> LightCurve | None:
+        """The curve whose period is searched: ``search_curve`` when there is one."""
+        return self.search_curve if self.search_curve is not None else self.curve
 
 
 def _joined(names: Iterable[str]) -> str:
@@ -273,6 +286,35 @@ def _drop_sparse_bands(
     return photometry[~pairs.isin(sparse.index)]
 
 
+def _search_curves(
+    every_band: pd.DataFrame,
+    built: dict[str, LightCurve | Rejection],
+    min_points: int,
+    max_points: int,
+) -> dict[str, LightCurve]:
+    """The period-search curves of step 7: for every built curve without a period whose
+    object has usable points in bands the curve leaves out, those points and the curve's, in
+    every band of ``min_points`` to ``max_points`` points."""
+    lengths = {
+        key: len(curve)
+        for key, curve in built.items()
+        if isinstance(curve, LightCurve) and curve.period is None
+    }
+    if not lengths:
+        return {}
+    rows = every_band[every_band["object_id"].isin(list(lengths)).to_numpy()]
+    rows = rows[rows["band"].notna().to_numpy()]
+    sizes = rows.groupby(["object_id", "band"], sort=False)["band"].transform("size")
+    rows = rows[sizes.between(min_points, max_points).to_numpy()]
+    totals = rows.groupby("object_id", sort=False).size()
+    wider = [key for key, n in totals.items() if n > lengths[key]]
+    if not wider:
+        return {}
+    rows = rows[rows["object_id"].isin(wider).to_numpy()]
+    curves = iter_curves(rows, None, min_points=min_points)
+    return {str(c.id): c for c in curves if isinstance(c, LightCurve)}
+
+
 def prepare_objects(
     photometry: pd.DataFrame,
     objects: pd.DataFrame | None,
@@ -301,6 +343,7 @@ def prepare_objects(
         "some of this object's points have a band name and others have none; give every "
         "point a band",
     )
+    every_band = rows
     if config.bands is not None:
         rows = _fit_named_bands(rows, config, policy, notes)
     else:
@@ -339,6 +382,10 @@ def prepare_objects(
                     item = Rejection(str(key), str(exc), exc.field)
             built[str(key)] = item
 
+    search = _search_curves(every_band, built, config.min_points, max_points)
+    for object_id, curve in search.items():
+        notes.remark(object_id, f"period searched in bands {_joined(curve.bands)}")
+
     prepared = []
     for object_id in order:
         n_points = int(usable_counts.get(object_id, 0))
@@ -347,7 +394,15 @@ def prepare_objects(
         if isinstance(item, LightCurve):
             label = labels.get(object_id, ",".join(item.bands))
             prepared.append(
-                PreparedObject(object_id, item, None, len(item), label, notes.summary(object_id))
+                PreparedObject(
+                    object_id,
+                    item,
+                    None,
+                    len(item),
+                    label,
+                    notes.summary(object_id),
+                    search.get(object_id),
+                )
             )
             continue
         if object_id in notes.reasons:

@@ -216,7 +216,8 @@ def score_prepared(
     reasons: list[str | None] = [p.reason for p in prepared]
     positions = [i for i, p in enumerate(prepared) if p.curve is not None]
     curves = [prepared[i].curve for i in positions]
-    resolved = resolve_periods(curves, scorer.period_search, n_jobs=n_jobs)
+    searched_in = [prepared[i].period_curve for i in positions]  # every band of the object
+    resolved = resolve_periods(searched_in, scorer.period_search, n_jobs=n_jobs)
     periods, sources, confidences = resolved.periods, resolved.sources, resolved.confidences
     period_failures = resolved.failures  # a rejected row with the reason
     searched = [k for k in range(len(curves)) if k not in period_failures]

@@ -12,6 +12,7 @@ from training.scoring.photometry_rows import SKIP_NON_DETECTION, photometry_fram
 
 SINGLE = LCVaDEConfig(n_classes=3, channels=8)
 GR = LCVaDEConfig(n_classes=3, channels=8, bands=["g", "r"])
+V = LCVaDEConfig(n_classes=3, channels=8, bands=["V"])
 
 
 def _object(object_id, bands, mag=None, err=0.05, skip=None, source_id=None):
@@ -37,6 +38,7 @@ def test_best_keeps_the_band_with_most_points_for_a_single_band_model():
     assert p.curve is not None and set(p.curve.band) == {"r"} and len(p.curve) == 15
     assert p.bands == "r"
     assert "used band r" in p.notes and "dropped 12 points" in p.notes
+    assert set(p.period_curve.bands) == {"g", "r"} and len(p.period_curve) == 27
 
 
 def test_merge_scores_all_points_as_one_band():
@@ -62,6 +64,26 @@ def test_unknown_bands_are_dropped_or_reject_the_object():
     (rejected,) = prepare_objects(rows, None, GR, BandPolicy(unknown_bands="reject"))
     assert rejected.curve is None
     assert "bands u, z are not among the model's bands g, r" in rejected.reason
+
+
+def test_the_period_is_searched_in_every_band_with_enough_points():
+    rows = _object("a", ["V"] * 15 + ["g"] * 20 + ["u"] * 4)
+    (p,) = prepare_objects(rows, None, V)
+    assert p.curve.bands == ("V",) and len(p.curve) == 15  # the model reads its band
+    assert set(p.search_curve.bands) == {"V", "g"} and len(p.search_curve) == 35  # u: 4 points
+    assert p.period_curve is p.search_curve
+    assert "period searched in bands V, g" in p.notes
+    np.testing.assert_array_equal(
+        np.sort(p.search_curve.time[p.search_curve.band == "V"]), np.sort(p.curve.time)
+    )
+    given = pd.DataFrame({"object_id": ["a"], "period": [0.5]})
+    (known,) = prepare_objects(rows, given, V)  # a given period is not searched
+    assert known.search_curve is None and known.period_curve is known.curve
+    assert "period searched" not in known.notes
+    (alone,) = prepare_objects(_object("b", ["V"] * 15 + ["u"] * 4), None, V)
+    assert alone.search_curve is None and alone.period_curve is alone.curve
+    (too_many,) = prepare_objects(rows, None, V, max_points=18)  # g beyond the points limit
+    assert too_many.search_curve is None
 
 
 def test_sparse_band_is_dropped_or_rejects_the_object():
