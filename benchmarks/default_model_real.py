@@ -294,7 +294,9 @@ def main(argv: list[str] | None = None) -> None:
     ztf = score(scorer, objects, rows, {"R": model_band})
     saved.append(ztf.assign(table="ZTF SNe Ia"))
     ok = ztf[ztf["status"] == "ok"]
-    print(f"\n## ZTF SNe Ia (R = ZTF r read as {model_band}; g dropped)\n")
+    print(
+        f"\n## ZTF SNe Ia (R = ZTF r read as {model_band}; g not read, but searched for the period)\n"
+    )
     print(
         f"objects {len(ztf)}; scored {len(ok)}; flagged at p < {scorer.p_value_threshold}: "
         f"{(ok['p_value'] < scorer.p_value_threshold).mean():.3f}"
