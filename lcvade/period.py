@@ -505,6 +505,24 @@ def _candidate_indices(
     return list(chosen)
 
 
+def sub_harmonic_explained(bic_at_f: float, bic_at_2f: np.ndarray) -> int | None:
+    """Whether a candidate at frequency ``f`` is a sub-harmonic of a signal at ``2 f``.
+
+    The periodogram summed over harmonics (:func:`harmonic_sum`) peaks at ``f / 2`` of any
+    signal of frequency ``f``: the harmonics of ``f / 2`` include all those of ``f``.  A model
+    at ``f / 2`` with ``2H`` harmonics fits the signal as well as one at ``f`` with ``H``; it
+    only wins the selection when its frequency, refined on the summed periodogram, is closer
+    to the truth than that of the plain periodogram's peak.  So the candidate is compared with
+    the model at ``2 f`` at the same frequency: when that model's BIC (``bic_at_2f``, one entry
+    per number of harmonics) is as low or lower than the candidate's, the even and odd cycles
+    are alike and the candidate is explained by ``2 f``.  Returns the index of the best number
+    of harmonics at ``2 f``, or None where the candidate stands on its own (e.g. an eclipsing
+    binary whose two eclipses differ).
+    """
+    best = int(np.argmin(bic_at_2f))
+    return best if bic_at_2f[best] <= bic_at_f else None
+
+
 def harmonic_sum(power: np.ndarray, f_min: float, df: float, n_terms: int) -> np.ndarray:
     """The periodogram summed over harmonics: ``S(f) = sum_{k=1..K} P(k f)``.
 
@@ -639,9 +657,10 @@ def find_period(
     indices = _candidate_indices(power, f_min, df, search)
     frequencies = [_refine_peak(power, i, f_min, df) for i in indices]
     refit = _Refit(curve, search)
+    n_plain = len(indices)
+    half = max(1, int(round(search.alias_window / df)))
     if search.summed_harmonics > 1:
         summed = harmonic_sum(power, f_min, df, search.summed_harmonics)
-        half = max(1, int(round(search.alias_window / df)))
         for i in _distinct_peaks(summed, _local_maxima(summed), half, search.n_peaks):
             if all(abs(i - j) > half for j in indices):
                 indices.append(i)
@@ -649,19 +668,37 @@ def find_period(
     frequencies = np.array(frequencies)
     chi2 = np.array([refit.chi_squares(f) for f in frequencies])  # (candidates, harmonics)
     scale = refit.scale(float(chi2[:, -1].min()))
-    bic = np.array(
-        [
+
+    def bics(row: np.ndarray) -> np.ndarray:
+        return np.array(
             [
                 bayesian_information_criterion(c, int(k), refit.n, scale)
                 for c, k in zip(row, refit.n_parameters, strict=True)
             ]
-            for row in chi2
-        ]
-    )
+        )
+
+    bic = np.array([bics(row) for row in chi2])
     best_h = np.argmin(bic, axis=1)
     candidate_bic = bic[np.arange(len(indices)), best_h]
+    for c in range(n_plain, len(indices)):
+        f, h, b = float(frequencies[c]), int(best_h[c]), float(candidate_bic[c])
+        while 2.0 * f <= f_max:
+            row = bics(refit.chi_squares(2.0 * f))
+            up = sub_harmonic_explained(b, row)
+            if up is None:
+                break
+            f, h, b = 2.0 * f, up, float(row[up])
+        frequencies[c], best_h[c], candidate_bic[c] = f, h, b
+        indices[c] = min(power.size - 1, int(round((f - f_min) / df)))
+        for j in range(len(indices)):
+            # a copy of a plain candidate stands down (the plain periodogram's period is
+            # kept where it is right); of two summed ones, the better fit stays
+            if j != c and abs(frequencies[j] - f) <= half * df:
+                worse = c if j < n_plain or candidate_bic[j] <= candidate_bic[c] else j
+                candidate_bic[worse] = math.inf
     probabilities = candidate_probability(candidate_bic)
     order = np.argsort(candidate_bic, kind="stable")
+    order = order[np.isfinite(candidate_bic[order])]
     best = int(order[0])
     runner = int(order[1]) if order.size > 1 else None
     frequency = float(frequencies[best])
