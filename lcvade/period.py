@@ -26,7 +26,10 @@ search runs in four steps, all set by one :class:`PeriodSearch` (recorded in eve
    (:func:`harmonic_design`: one shared phase, per-band offsets and fundamentals, shared higher
    harmonics, after VanderPlas & Ivezic 2015, ApJ 812, 18) and ranked by the Bayesian
    information criterion (:func:`bayesian_information_criterion`), minimised over the number
-   of harmonics up to ``n_harmonics``.
+   of harmonics up to ``n_harmonics``.  ``S(f)`` peaks at half the frequency of every
+   periodic signal, so a summed candidate that the model at twice its frequency explains as
+   well is moved there (:func:`sub_harmonic_explained`), and stands down where it then lands
+   on a plain candidate.
 
 4. **Doubling.**  An eclipsing binary caught at half its orbital period folds its primary and
    secondary eclipses on top of each other.  The doubled model lets even and odd cycles of the
