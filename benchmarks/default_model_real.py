@@ -295,7 +295,8 @@ def main(argv: list[str] | None = None) -> None:
     saved.append(ztf.assign(table="ZTF SNe Ia"))
     ok = ztf[ztf["status"] == "ok"]
     print(
-        f"\n## ZTF SNe Ia (R = ZTF r read as {model_band}; g not read, but searched for the period)\n"
+        f"\n## ZTF SNe Ia (R = ZTF r read as {model_band}; g not read, but searched for the "
+        "period)\n"
     )
     print(
         f"objects {len(ztf)}; scored {len(ok)}; flagged at p < {scorer.p_value_threshold}: "
