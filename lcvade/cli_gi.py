@@ -18,6 +18,7 @@ from typing import Any
 import typer
 
 from lcvade.cli_options import FlagGroup, command_group, with_config_flags
+from lcvade.options import validation_summary
 from models.gi_train import TrainConfig
 
 # The options of ``lcvade gi train``: every field of a run but the model's own
@@ -57,7 +58,7 @@ def train(
         cfg = TrainConfig(**given[GI_TRAIN_FLAGS.key], hyper=_parse_settings(setting))
         result = run_training(cfg, out, resume=resume, progress=progress)
     except ValueError as exc:  # LCVaDEError and pydantic ValidationError
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {validation_summary(exc)}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(
         f"{cfg.model}: trained to step {result.step} (from {result.resumed_from}); "
@@ -97,7 +98,7 @@ def evaluate(
             cfg.data_root = str(data_root)
         train_set, test_set = training_split(cfg)
     except ValueError as exc:  # LCVaDEError and pydantic ValidationError
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {validation_summary(exc)}", err=True)
         raise typer.Exit(2) from exc
     reference = test_set if len(test_set) > 1 else train_set
     classifier = train_classifier(

@@ -61,6 +61,8 @@ def test_resume_continues_and_bad_input_is_explained(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "trained to step 3 (from 1)" in result.output
     result = runner.invoke(app, ["train", "--model", "nope", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "unknown model 'nope'" in result.output
+    result = runner.invoke(app, [*base, "--test-fraction", "2"])  # a field's own bound
+    assert result.exit_code == 2 and "test_fraction: Input should be less than 1" in result.output
     result = runner.invoke(app, [*base, "--steps", "4", "--set", "beta"])
     assert result.exit_code != 0 and "KEY=VALUE" in result.output
     result = runner.invoke(app, ["evaluate", str(tmp_path / "missing")])
