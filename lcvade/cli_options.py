@@ -30,6 +30,7 @@ from typing import Any
 
 import typer
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from lcvade.score_record import value_type
 from models.errors import LCVaDEError
@@ -47,19 +48,23 @@ def flag_name(name: str) -> str:
 class ConfigFlag:
     """One option that sets one field.
 
-    ``flag`` replaces the option's default name, ``short`` adds a one-letter alias, and
-    ``parse`` reads the text of an option whose field is not a plain value (a list, a map).
+    ``flag`` replaces the option's default name, and ``parse`` reads the text of an option
+    whose field is not a plain value (a list, a map).
     """
 
     name: str
     flag: str | None = None
-    short: str | None = None
     parse: Callable[[str], Any] | None = None
     metavar: str | None = None
 
     @property
     def option(self) -> str:
         return self.flag or flag_name(self.name)
+
+    @property
+    def negation(self) -> str:
+        """The switch that sets a boolean field to false: ``--no-`` and the option's name."""
+        return "--no-" + self.option[2:]
 
 
 @dataclass(frozen=True)
@@ -103,19 +108,15 @@ class FlagGroup:
         """The same group with only the flags of fields ``names``."""
         return FlagGroup(self.settings, tuple(self.flags_by_name[n] for n in names), self.key)
 
-    def option(self, name: str) -> str:
-        """The option that sets field ``name``."""
-        return self.flags_by_name[name].option
-
     def argv(self, name: str, value: Any) -> list[str]:
         """The command-line words that set field ``name`` to ``value`` (the JSON form of the
         value, as ``model_dump(mode="json")`` gives it)."""
-        option = self.option(name)
+        flag = self.flags_by_name[name]
         if isinstance(value, bool):
-            return [option if value else f"--no-{option[2:]}"]
+            return [flag.option if value else flag.negation]
         if isinstance(value, list):
-            return [option, ",".join(str(v) for v in value)]
-        return [option, str(value)]
+            return [flag.option, ",".join(str(v) for v in value)]
+        return [flag.option, str(value)]
 
     def parameters(self) -> list[inspect.Parameter]:
         """One keyword parameter, with its ``typer.Option``, per flag of the group."""
@@ -133,13 +134,11 @@ class FlagGroup:
             raise TypeError(
                 f"{self.settings.__name__}.{flag.name} is not a plain value: give it a parse"
             )
-        names = [flag.option] if kind is not bool else [f"{flag.option}/--no-{flag.option[2:]}"]
-        if flag.short:
-            names.append(flag.short)
+        name = flag.option if kind is not bool else f"{flag.option}/{flag.negation}"
         option = typer.Option(
             None,
-            *names,
-            help=self._help(flag, info.description),
+            name,
+            help=self._help(flag, info),
             show_default=False,
             metavar=flag.metavar,
         )
@@ -150,19 +149,18 @@ class FlagGroup:
             annotation=(kind or str) | None,
         )
 
-    def _help(self, flag: ConfigFlag, description: str) -> str:
-        name = flag.name
-        info = self.settings.model_fields[name]
+    def _help(self, flag: ConfigFlag, info: FieldInfo) -> str:
+        """The field's description, then its default and its environment variable."""
         notes = []
         default = None if info.default_factory is not None else info.default
         if isinstance(default, bool):
-            notes.append("default: " + (flag.option if default else f"--no-{flag.option[2:]}"))
+            notes.append("default: " + (flag.option if default else flag.negation))
         elif default is not None and default != "":
             notes.append(f"default: {default}")
         prefix = self.settings.model_config.get("env_prefix")
         if prefix:
-            notes.append(f"env {prefix.upper()}{name.upper()}")
-        return f"{description} ({'; '.join(notes)})" if notes else description
+            notes.append(f"env {prefix.upper()}{flag.name.upper()}")
+        return f"{info.description} ({'; '.join(notes)})" if notes else str(info.description)
 
 
 def option_type(annotation: Any) -> type | None:

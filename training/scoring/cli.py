@@ -54,6 +54,11 @@ def command_errors() -> Iterator[None]:
         raise typer.Exit(2) from exc
 
 
+def cut_settings(given: dict[str, dict[str, Any]], cut: list[str]) -> dict[str, Any]:
+    """The AlertCuts fields set by ``--cut NAME=VALUE`` and ``--photometry`` (which wins)."""
+    return parse_cuts(cut) | given[PHOTOMETRY_FLAGS.key]
+
+
 def job_settings(
     given: dict[str, dict[str, Any]], cut: list[str], config: Path | None
 ) -> ScoreJobConfig:
@@ -63,7 +68,7 @@ def job_settings(
         if config is not None
         else ScoreJobConfig(**given[SCORE_FLAGS.key])
     )
-    cuts = parse_cuts(cut) | given[PHOTOMETRY_FLAGS.key]
+    cuts = cut_settings(given, cut)
     if not cuts:
         return job
     merged = AlertCuts(**{**job.cuts.model_dump(), **cuts})

@@ -12,8 +12,14 @@ from typing import Any
 import typer
 
 from lcvade.cli_options import with_config_flags
-from training.scoring.alert_quality import AlertCuts, parse_cuts
-from training.scoring.cli import CUT_HELP, PHOTOMETRY_FLAGS, SCORE_FLAGS, command_errors
+from training.scoring.alert_quality import AlertCuts
+from training.scoring.cli import (
+    CUT_HELP,
+    PHOTOMETRY_FLAGS,
+    SCORE_FLAGS,
+    command_errors,
+    cut_settings,
+)
 
 
 @with_config_flags(PHOTOMETRY_FLAGS, SCORE_FLAGS.only("band_map"))
@@ -46,7 +52,7 @@ def convert(
     from training.scoring.convert import convert_inputs
 
     with command_errors():
-        cuts = AlertCuts(**(parse_cuts(cut or []) | given[PHOTOMETRY_FLAGS.key]))
+        cuts = AlertCuts(**cut_settings(given, cut or []))
         band_map = given[SCORE_FLAGS.key].get("band_map", {})
         summary = convert_inputs(inputs, out, cuts=cuts, band_map=band_map, overwrite=overwrite)
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.kinds.items())) or "none"
